@@ -1,0 +1,203 @@
+"""``tagger``: the command line over the same core the GUI uses.
+
+Every command accepts ``--db PATH`` (the catalog; default in the user data directory) so scripts can be written once,
+even for commands that do not touch the catalog yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from tagger import __version__
+from tagger.backbone import BACKBONES, DEFAULT_BACKBONE
+from tagger.paths import default_db_path
+
+
+def _common(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # SUPPRESS on sub-commands so `tagger --db X cmd` and `tagger cmd --db X` both work
+    p.add_argument("--db", type=Path, default=None if top else argparse.SUPPRESS, metavar="PATH",
+                   help=f"catalog location (default: {default_db_path()})")
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backbone", choices=sorted(BACKBONES), default=DEFAULT_BACKBONE,
+                   help="ImageNet backbone (default: %(default)s; lite2 is slower, see README)")
+    p.add_argument("--word-space", type=Path, default=None, metavar="BIN",
+                   help="a fastText .bin to use instead of the default GloVe-derived word space")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagger", description="Find and tag photos by meaning.")
+    parser.add_argument("--version", action="version", version=f"tagger {__version__}")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("info", help="versions, execution provider, model and word-space ids")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("build-model", help="build the word space and the ONNX model (done on first use anyway)")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--rebuild", action="store_true", help="rebuild even if a verified model exists")
+
+    p = sub.add_parser("eval", help="zero-shot accuracy on a folder-per-class data set, with baselines")
+    _common(p)
+    _model_options(p)
+    p.add_argument("dir", type=Path, help="data set folder: one sub-folder per class")
+    p.add_argument("--labels", type=Path, help="TSV folder<TAB>label text (default: folder name, '_' as space)")
+    p.add_argument("--images", type=Path, help="restrict to the 'folder/file' paths listed in this file")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    from tagger.progress import TqdmProgress
+
+    try:
+        with TqdmProgress() as progress:
+            return COMMANDS[args.command](args, progress)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # known failures become one readable line, never a traceback
+        from tagger.evaluate import DatasetError
+        from tagger.manifest import IntegrityError
+        from tagger.model_store import ModelError
+
+        if isinstance(exc, (DatasetError, ModelError, IntegrityError)):
+            print(f"tagger: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+def _notice(message: str) -> None:
+    print(f"tagger: {message}", file=sys.stderr)
+
+
+def _engine(args, progress):
+    from tagger.engine import Engine
+
+    return Engine.load(args.backbone, args.word_space, progress=progress, notice=_notice)
+
+
+def cmd_info(args, progress) -> int:
+    import platform
+
+    import fasttext  # noqa: F401  (version below)
+    import numpy
+    import PIL
+
+    from tagger.runtime import onnxruntime_version, requested_providers
+
+    engine = _engine(args, progress)
+    progress.close()
+    info = {
+        "tagger": __version__,
+        "python": platform.python_version(),
+        "onnxruntime": onnxruntime_version(),
+        "numpy": numpy.__version__,
+        "pillow": PIL.__version__,
+        "fasttext": _dist_version("fasttext-wheel"),
+        "torch": _dist_version("torch"),
+        "providers_requested": requested_providers(),
+        "provider": engine.runtime.provider,
+        "device": engine.runtime.device,
+        "model": engine.model_id,
+        "model_dir": str(engine.folder),
+        "backbone": engine.manifest["backbone"]["name"],
+        "word_space": engine.word_space_id,
+        "word_space_path": str(engine.word_space.path),
+        "word_space_dim": engine.word_space.dim,
+        "catalog": str(args.db or default_db_path()),
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        width = max(map(len, info))
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def cmd_build_model(args, progress) -> int:
+    from tagger.model_store import ensure_model
+
+    folder, manifest = ensure_model(args.backbone, args.word_space, rebuild=args.rebuild, progress=progress,
+                                    notice=_notice)
+    progress.close()
+    print(f"model {folder.name} ready in {folder}")
+    print(f"  word space {manifest['word_space']['id']} ({manifest['word_space']['dim']}-d)")
+    for name, digest in manifest["artefacts"].items():
+        print(f"  {digest[:16]}  {name}")
+    return 0
+
+
+def cmd_eval(args, progress) -> int:
+    from tagger.evaluate import evaluate, read_dataset
+
+    dataset = read_dataset(args.dir, args.labels, args.images)
+    engine = _engine(args, progress)
+    result = evaluate(engine, dataset, batch_size=args.batch_size, progress=progress)
+    progress.close()
+    for f in result["failures"]:
+        print(f"skipped {f['file']}: {f['reason']}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, indent=2, default=_json_default))
+    else:
+        print(format_eval(result))
+    return 0
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    return str(obj)
+
+
+def format_eval(r: dict[str, Any]) -> str:
+    ks = (1, 2, 5, 10, 20)
+    lines = [
+        f"{r['dataset']}: {r['n_images']} images ({r['n_failed']} skipped), {r['n_labels']} labels "
+        f"({r['n_imagenet_labels']} are ImageNet classes)",
+        f"model {r['model']} on {r['provider']}; feature extraction {r['images_per_second']:.1f} images/s",
+        "",
+        f"{'method':<24}" + "".join(f"{'hit@' + str(k):>8}" for k in ks) + f"{'sim@3':>8}" + f"{'inet@1':>8}{'other@1':>8}",
+    ]
+    rows = [("tagger (default)", r)] + list(r["baselines"].items())
+    for name, m in rows:
+        lines.append(f"{name:<24}" + "".join(f"{m['hit@' + str(k)]:>8.3f}" for k in ks) + f"{m['similarity@3']:>8.3f}"
+                     + f"{m['imagenet']['hit@1']:>8.3f}{m['non_imagenet']['hit@1']:>8.3f}")
+    lines.append(f"{'random pairs (control)':<24}" + " " * 40 + f"{r['controls']['similarity@3_random_pairs']:>8.3f}")
+    lines.append("")
+    lines.append("example tags (default model):")
+    for f, tags in r["example_tags"].items():
+        lines.append(f"  {f}: {', '.join(tags)}")
+    return "\n".join(lines)
+
+
+COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The visual-semantic engine: photos in, word-space vectors and ImageNet evidence out, through onnxruntime only.
+
+The CLI, the indexer, the evaluation and the GUI all go through :class:`Engine`, so there is one way to turn pixels
+into vectors and one way to score words against them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tagger.imageio import Preprocessing, iter_batches
+from tagger.manifest import artefact_path
+from tagger.model_store import CLASS_VECTORS_NAME, DEFAULT_TOP_T, ensure_model
+from tagger.progress import ProgressFn
+from tagger.runtime import ModelRuntime
+from tagger.scoring import LabelSet, top_classes
+
+
+@dataclass
+class Embedded:
+    """What the model says about a list of files; rows follow ``ok`` (positions of the files that decoded)."""
+
+    ok: list[int]
+    features: np.ndarray  # (n, F) float32 backbone features
+    embeddings: np.ndarray  # (n, D) unit word-space vectors
+    top_classes: np.ndarray  # (n, T) int16 ImageNet class indices, most probable first
+    top_probs: np.ndarray  # (n, T) float32 their probabilities renormalised over the T
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (position, reason)
+    seconds: float = 0.0  # wall time of decoding + inference
+
+    @property
+    def images_per_second(self) -> float:
+        n = len(self.ok) + len(self.failures)
+        return n / self.seconds if self.seconds > 0 else float("nan")
+
+
+class Engine:
+    """A verified model, its onnxruntime session and its word space."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], threads: int | None = None):
+        from tagger.wordspace import WordSpace
+
+        self.folder = folder
+        self.manifest = manifest
+        self.prep = Preprocessing.from_json(manifest["preprocessing"])
+        self.top_t = int(manifest["projection"]["top_t"])
+        self.runtime = ModelRuntime.open(folder / manifest["onnx"]["file"], threads=threads)
+        self.word_space = WordSpace.load(artefact_path(folder, manifest["word_space"]["path"]))
+        self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
+
+    @classmethod
+    def load(cls, backbone: str = "lite0", word_space: Path | None = None, *, top_t: int = DEFAULT_TOP_T,
+             progress: ProgressFn | None = None, notice=None, threads: int | None = None) -> "Engine":
+        folder, manifest = ensure_model(backbone, word_space, top_t=top_t, progress=progress, notice=notice)
+        return cls(folder, manifest, threads=threads)
+
+    @property
+    def model_id(self) -> str:
+        return self.folder.name
+
+    @property
+    def word_space_id(self) -> str:
+        return self.manifest["word_space"]["id"]
+
+    def embed_files(self, paths: Sequence[str | os.PathLike], batch_size: int = 32,
+                    progress: ProgressFn | None = None, workers: int | None = None) -> Embedded:
+        """Decode in parallel and run the model in batches; undecodable files are listed, never fatal."""
+        n = len(paths)
+        dim_f = int(self.manifest["backbone"]["feature_dim"])
+        dim_e = int(self.manifest["word_space"]["dim"])
+        feats, embs, tops, probs, ok, failures = [], [], [], [], [], []
+        start, done = time.perf_counter(), 0
+        for batch in iter_batches(paths, self.prep, batch_size, workers):
+            failures.extend(batch.failures)
+            if len(batch.indices):
+                out = self.runtime.run(batch.pixels)
+                idx, p = top_classes(out["logits"], self.top_t)
+                feats.append(out["features"])
+                embs.append(out["embedding"])
+                tops.append(idx)
+                probs.append(p)
+                ok.extend(batch.indices)
+            done += len(batch.indices) + len(batch.failures)
+            if progress:
+                progress("embedding photos", done, n)
+        seconds = time.perf_counter() - start
+        cat = lambda xs, shape, dt: np.concatenate(xs) if xs else np.zeros(shape, dt)  # noqa: E731
+        return Embedded(ok, cat(feats, (0, dim_f), np.float32), cat(embs, (0, dim_e), np.float32),
+                        cat(tops, (0, self.top_t), np.int16), cat(probs, (0, self.top_t), np.float32),
+                        failures, seconds)
+
+    def label_set(self, texts: Sequence[str], use_wordnet: bool = True) -> LabelSet:
+        return LabelSet.build(texts, self.word_space.text_vectors(list(texts)), self.class_vectors, use_wordnet)
+
+    @cached_property
+    def tag_set(self) -> LabelSet:
+        """The tag vocabulary, ready to score (the vocabulary every tag cloud draws from)."""
+        from tagger.vocabulary import load_vocabulary
+
+        return self.label_set(load_vocabulary())

@@ -1,0 +1,83 @@
+"""The one model runtime: onnxruntime, CUDA when it really works, else CPU, decided once per process.
+
+onnxruntime-gpu lists CUDAExecutionProvider even on machines without a GPU or CUDA libraries and then logs errors while
+falling back; the logger is silenced and the provider actually bound to the session is what gets reported.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+@lru_cache(maxsize=1)
+def _ort():
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)  # fatal only: no CUDA-missing spam on CPU-only machines
+    return ort
+
+
+def onnxruntime_version() -> str:
+    return _ort().__version__
+
+
+def requested_providers() -> list[str]:
+    """``TAGGER_DEVICE=cpu`` forces the CPU; otherwise CUDA is tried first when this onnxruntime build has it."""
+    if os.environ.get("TAGGER_DEVICE", "").lower() == "cpu":
+        return [CPU]
+    available = _ort().get_available_providers()
+    return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+def _session_options(threads: int | None):
+    ort = _ort()
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = threads
+    return opts
+
+
+@dataclass
+class ModelRuntime:
+    """An onnxruntime session over an exported Tagger model; thread-safe ``run``."""
+
+    path: Path
+    provider: str
+    _session: object
+    _lock: threading.Lock
+
+    @classmethod
+    def open(cls, onnx_path: Path, threads: int | None = None, providers: list[str] | None = None) -> "ModelRuntime":
+        ort = _ort()
+        providers = providers or requested_providers()
+        try:
+            session = ort.InferenceSession(str(onnx_path), _session_options(threads), providers=providers)
+        except Exception:
+            if providers == [CPU]:
+                raise
+            session = ort.InferenceSession(str(onnx_path), _session_options(threads), providers=[CPU])
+        bound = session.get_providers()[0]
+        return cls(Path(onnx_path), bound, session, threading.Lock())
+
+    @property
+    def device(self) -> str:
+        return "CUDA" if self.provider == CUDA else "CPU"
+
+    def run(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        """(n,3,S,S) float32 -> {'features', 'embedding', 'logits'}."""
+        pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+        with self._lock:
+            outputs = self._session.run(None, {"pixels": pixels})
+        names = [o.name for o in self._session.get_outputs()]
+        return dict(zip(names, outputs))

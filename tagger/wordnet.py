@@ -1,0 +1,189 @@
+"""The WordNet noun hierarchy and the ImageNet-1k classes that hang in it.
+
+The classifier only knows 1,000 leaf synsets; the hierarchy lets a label such as "kangaroo" (not a class) collect the
+probability of its descendants ("wallaby") and lets the tag vocabulary keep only words that name things in pictures.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tagger.paths import resource_path
+
+
+@dataclass(frozen=True)
+class ImageNetClass:
+    index: int
+    wnid: str
+    label: str  # short human-readable name
+    synonyms: tuple[str, ...]  # WordNet lemmas of the synset, most common first
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[ImageNetClass, ...]:
+    """The 1,000 classes in the standard sorted-wnid order that the pretrained classifier's logits follow."""
+    simple = json.loads(resource_path("imagenet-simple-labels.json").read_text(encoding="utf-8"))
+    rows = resource_path("imagenet1k_classes.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    classes = []
+    for row in rows:
+        index, wnid, _short, words = row.split("\t")
+        i = int(index)
+        synonyms = tuple(w.strip() for w in words.split(",") if w.strip())
+        classes.append(ImageNetClass(i, wnid, simple[i], synonyms))
+    if len(classes) != 1000 or [c.index for c in classes] != list(range(1000)):
+        raise ValueError("resources/imagenet1k_classes.tsv must list the 1,000 classes in index order")
+    return tuple(classes)
+
+
+@dataclass
+class WordNet:
+    """Noun synsets (wnid -> lemmas) and is-a edges, with lemma lookup."""
+
+    lemmas: dict[str, tuple[str, ...]]
+    parents: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    children: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    by_lemma: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def synsets(self, text: str) -> list[str]:
+        """Synsets whose lemma is ``text`` (case-insensitive, '_' or '-' as space)."""
+        return list(self.by_lemma.get(normalise_lemma(text), ()))
+
+    def ancestors(self, wnid: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.parents.get(wnid, ()))
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(self.parents.get(node, ()))
+        return seen
+
+    def descendants(self, wnid: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.children.get(wnid, ()))
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(self.children.get(node, ()))
+        return seen
+
+    def depth(self, wnid: str) -> int:
+        """Length of the shortest is-a path to the root (entity = 0)."""
+        return _depth(self, wnid)
+
+
+def normalise_lemma(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def _depth(net: WordNet, wnid: str) -> int:
+    frontier, depth, seen = [wnid], 0, {wnid}
+    while frontier:
+        if any(not net.parents.get(n) for n in frontier):
+            return depth
+        nxt = []
+        for n in frontier:
+            for p in net.parents[n]:
+                if p not in seen:
+                    seen.add(p)
+                    nxt.append(p)
+        frontier, depth = nxt, depth + 1
+    return depth
+
+
+@lru_cache(maxsize=1)
+def wordnet() -> WordNet:
+    lemmas: dict[str, tuple[str, ...]] = {}
+    with gzip.open(resource_path("wordnet_words.txt.gz"), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            wnid, _, words = line.rstrip("\n").partition("\t")
+            lemmas[wnid] = tuple(w.strip() for w in words.split(",") if w.strip())
+    net = WordNet(lemmas)
+    with gzip.open(resource_path("wordnet_is_a.txt.gz"), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            parent, child = line.split()
+            net.parents[child].append(parent)
+            net.children[parent].append(child)
+    for wnid, words in lemmas.items():
+        for w in words:
+            key = normalise_lemma(w)
+            if wnid not in net.by_lemma[key]:
+                net.by_lemma[key].append(wnid)
+    return net
+
+
+def _up_distances(net: WordNet, wnid: str) -> dict[str, int]:
+    """Fewest is-a hops from ``wnid`` up to each of its ancestors (itself at 0)."""
+    dist = {wnid: 0}
+    frontier = [wnid]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for parent in net.parents.get(node, ()):
+                if parent not in dist:
+                    dist[parent] = dist[node] + 1
+                    nxt.append(parent)
+        frontier = nxt
+    return dist
+
+
+@lru_cache(maxsize=1)
+def _classes_under() -> dict[str, "np.ndarray"]:
+    """For every synset above (or equal to) an ImageNet class: the indices of the classes below it."""
+    import numpy as np
+
+    net = wordnet()
+    under: dict[str, list[int]] = defaultdict(list)
+    for c in imagenet_classes():
+        for ancestor in _up_distances(net, c.wnid):
+            under[ancestor].append(c.index)
+    return {k: np.asarray(v, np.int64) for k, v in under.items()}
+
+
+def noun_forms(text: str) -> list[str]:
+    """The text and its likely singular forms: WordNet lists lemmas, people type plurals ("headphones")."""
+    text = normalise_lemma(text)
+    forms = [text]
+    for suffix, repl in (("ies", "y"), ("ves", "f"), ("es", ""), ("s", "")):
+        if text.endswith(suffix) and len(text) > len(suffix) + 2:
+            forms.append(text[: -len(suffix)] + repl)
+    return forms
+
+
+def senses(text: str) -> list[str]:
+    """Noun synsets a label may mean; for an unknown compound, those of its head noun ("ceiling fan" -> "fan")."""
+    net = wordnet()
+    for form in noun_forms(text):
+        found = net.synsets(form)
+        if found:
+            return found
+    words = normalise_lemma(text).split()
+    if len(words) > 1:
+        for form in noun_forms(words[-1]):
+            found = net.synsets(form)
+            if found:
+                return found
+    return []
+
+
+@lru_cache(maxsize=65536)
+def class_affinity(text: str, gamma: float = 0.5) -> "np.ndarray":
+    """How much each ImageNet class counts as evidence for ``text`` in the taxonomy: 1 for the label's own synset and
+    its descendants (a wallaby is a kangaroo), ``gamma**h`` when the classes meet the label h hops above it (a gazelle
+    is a cousin of a gerenuk), max over the label's senses; zeros when WordNet does not know the text."""
+    import numpy as np
+
+    out = np.zeros(1000, np.float32)
+    net, under = wordnet(), _classes_under()
+    for sense in senses(text):
+        for ancestor, hops in _up_distances(net, sense).items():
+            idx = under.get(ancestor)
+            if idx is not None:
+                out[idx] = np.maximum(out[idx], np.float32(gamma**hops))
+    out.setflags(write=False)
+    return out

@@ -1,0 +1,58 @@
+"""Shared fixtures. Built models go to a per-session temporary folder (TAGGER_MODELS), never into the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["TAGGER_DEVICE"] = os.environ.get("TAGGER_TEST_DEVICE", "cpu")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CALTECH = SHARED / "caltech101"
+
+
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("models")
+    old = os.environ.get("TAGGER_MODELS")
+    os.environ["TAGGER_MODELS"] = str(root)
+    yield root
+    if old is None:
+        os.environ.pop("TAGGER_MODELS", None)
+    else:
+        os.environ["TAGGER_MODELS"] = old
+
+
+@pytest.fixture(scope="session")
+def engine(models_root):
+    """The default model (lite0 + the default word space), built once per test session like a user's first run."""
+    from tagger.engine import Engine
+
+    return Engine.load("lite0")
+
+
+@pytest.fixture(scope="session")
+def chelsea_png(tmp_path_factory) -> Path:
+    """scikit-image's `chelsea` (a tabby cat), the reference photo for the backbone's preprocessing."""
+    from PIL import Image
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("img") / "chelsea.png"
+    Image.fromarray(data.chelsea()).save(path)
+    return path
+
+
+def caltech_files(folder: str, n: int) -> list[Path]:
+    files = sorted((CALTECH / folder).glob("*.jpg"))[:n]
+    if len(files) < n:
+        pytest.skip(f"shared Caltech-101 data not available at {CALTECH}")
+    return files
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
