@@ -34,6 +34,7 @@ class Embedded:
     top_probs: np.ndarray  # (n, T) float32 their probabilities renormalised over the T
     failures: list[tuple[int, str]] = field(default_factory=list)  # (position, reason)
     seconds: float = 0.0  # wall time of decoding + inference
+    logits: np.ndarray | None = None  # (n, 1000) only when asked for (analysis; the catalog keeps the top T)
 
     @property
     def images_per_second(self) -> float:
@@ -52,7 +53,7 @@ class Engine:
         self.prep = Preprocessing.from_json(manifest["preprocessing"])
         self.top_t = int(manifest["projection"]["top_t"])
         self.runtime = ModelRuntime.open(folder / manifest["onnx"]["file"], threads=threads)
-        self.word_space = WordSpace.load(artefact_path(folder, manifest["word_space"]["path"]))
+        self.word_space = WordSpace.load(artefact_path(folder, manifest["word_space"]["path"]).resolve())
         self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
 
     @classmethod
@@ -70,14 +71,16 @@ class Engine:
         return self.manifest["word_space"]["id"]
 
     def embed_files(self, paths: Sequence[str | os.PathLike], batch_size: int = 32,
-                    progress: ProgressFn | None = None, workers: int | None = None) -> Embedded:
+                    progress: ProgressFn | None = None, workers: int | None = None,
+                    keep_logits: bool = False, loader=None) -> Embedded:
         """Decode in parallel and run the model in batches; undecodable files are listed, never fatal."""
         n = len(paths)
         dim_f = int(self.manifest["backbone"]["feature_dim"])
         dim_e = int(self.manifest["word_space"]["dim"])
-        feats, embs, tops, probs, ok, failures = [], [], [], [], [], []
+        feats, embs, tops, probs, ok, failures, logits = [], [], [], [], [], [], []
         start, done = time.perf_counter(), 0
-        for batch in iter_batches(paths, self.prep, batch_size, workers):
+        extra = {"loader": loader} if loader is not None else {}
+        for batch in iter_batches(paths, self.prep, batch_size, workers, **extra):
             failures.extend(batch.failures)
             if len(batch.indices):
                 out = self.runtime.run(batch.pixels)
@@ -87,6 +90,8 @@ class Engine:
                 tops.append(idx)
                 probs.append(p)
                 ok.extend(batch.indices)
+                if keep_logits:
+                    logits.append(out["logits"])
             done += len(batch.indices) + len(batch.failures)
             if progress:
                 progress("embedding photos", done, n)
@@ -94,7 +99,7 @@ class Engine:
         cat = lambda xs, shape, dt: np.concatenate(xs) if xs else np.zeros(shape, dt)  # noqa: E731
         return Embedded(ok, cat(feats, (0, dim_f), np.float32), cat(embs, (0, dim_e), np.float32),
                         cat(tops, (0, self.top_t), np.int16), cat(probs, (0, self.top_t), np.float32),
-                        failures, seconds)
+                        failures, seconds, cat(logits, (0, 1000), np.float32) if keep_logits else None)
 
     def label_set(self, texts: Sequence[str], use_wordnet: bool = True) -> LabelSet:
         return LabelSet.build(texts, self.word_space.text_vectors(list(texts)), self.class_vectors, use_wordnet)

@@ -54,6 +54,8 @@ def default_word_space(progress: ProgressFn | None = None, notice: Notice | None
                 notice(f"rebuilding the default word space: {exc}")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").unlink(missing_ok=True)
+    if notice:
+        notice(f"building the word space {DEFAULT_WORD_SPACE_ID} from the packaged GloVe vectors (once, ~20 s)")
     report = build_glove_fasttext(path, progress=progress)
     write_json_atomic(meta, report)
     write_json_atomic(folder / "manifest.json", {
@@ -104,6 +106,8 @@ def ensure_model(
                 raise ModelError(f"your word space changed or is damaged: {exc}") from None
             if folder.exists() and notice:
                 notice(f"rebuilding model {folder.name}: {exc}")
+    if notice:
+        notice(f"building model {folder.name} (once, about a minute)")
     return folder, build_model(folder, backbone, ws, top_t, progress)
 
 

@@ -21,6 +21,7 @@ from tagger.wordnet import class_affinity
 
 HUB_K = 10
 WORDNET_GAMMA = 0.5
+WORDNET_DELTA = 1.0
 MIN_AFFINITY = 0.1  # drop links more than 3 hops up (0.5**4): flat on Caltech, keeps the matrix sparse
 _CHUNK = 2048
 
@@ -36,13 +37,14 @@ class LabelSet:
 
     @classmethod
     def build(cls, texts: Sequence[str], label_vectors: np.ndarray, class_vectors: np.ndarray,
-              use_wordnet: bool = True, gamma: float = WORDNET_GAMMA) -> "LabelSet":
+              use_wordnet: bool = True, gamma: float = WORDNET_GAMMA, delta: float = WORDNET_DELTA,
+              hub_k: int = HUB_K) -> "LabelSet":
         texts = list(texts)
         vectors = np.asarray(label_vectors, np.float32).reshape(len(texts), -1)
         rows, cols, vals = [], [], []
         if use_wordnet:
             for j, text in enumerate(texts):
-                a = class_affinity(text, gamma)
+                a = class_affinity(text, gamma, delta)
                 nz = np.flatnonzero(a >= MIN_AFFINITY)
                 rows.append(nz)
                 cols.append(np.full(len(nz), j))
@@ -51,7 +53,7 @@ class LabelSet:
         affinity = sparse.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
                                      shape=(1000, len(texts)))
         class_vectors = np.asarray(class_vectors, np.float32)
-        k = min(HUB_K, class_vectors.shape[0])
+        k = min(hub_k, class_vectors.shape[0])
         hub = np.zeros(len(texts), np.float32)
         for lo in range(0, len(texts), _CHUNK):
             hi = min(lo + _CHUNK, len(texts))

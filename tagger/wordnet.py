@@ -133,16 +133,18 @@ def _up_distances(net: WordNet, wnid: str) -> dict[str, int]:
 
 
 @lru_cache(maxsize=1)
-def _classes_under() -> dict[str, "np.ndarray"]:
-    """For every synset above (or equal to) an ImageNet class: the indices of the classes below it."""
+def _classes_under() -> dict[str, tuple["np.ndarray", "np.ndarray"]]:
+    """For every synset above (or equal to) an ImageNet class: the indices of the classes below it and how many
+    is-a hops below it each one sits."""
     import numpy as np
 
     net = wordnet()
-    under: dict[str, list[int]] = defaultdict(list)
+    under: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for c in imagenet_classes():
-        for ancestor in _up_distances(net, c.wnid):
-            under[ancestor].append(c.index)
-    return {k: np.asarray(v, np.int64) for k, v in under.items()}
+        for ancestor, hops in _up_distances(net, c.wnid).items():
+            under[ancestor].append((c.index, hops))
+    return {k: (np.asarray([i for i, _ in v], np.int64), np.asarray([h for _, h in v], np.float32))
+            for k, v in under.items()}
 
 
 def noun_forms(text: str) -> list[str]:
@@ -172,7 +174,7 @@ def senses(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
-def class_affinity(text: str, gamma: float = 0.5) -> "np.ndarray":
+def class_affinity(text: str, gamma: float = 0.5, delta: float = 1.0) -> "np.ndarray":
     """How much each ImageNet class counts as evidence for ``text`` in the taxonomy: 1 for the label's own synset and
     its descendants (a wallaby is a kangaroo), ``gamma**h`` when the classes meet the label h hops above it (a gazelle
     is a cousin of a gerenuk), max over the label's senses; zeros when WordNet does not know the text."""
@@ -182,8 +184,9 @@ def class_affinity(text: str, gamma: float = 0.5) -> "np.ndarray":
     net, under = wordnet(), _classes_under()
     for sense in senses(text):
         for ancestor, hops in _up_distances(net, sense).items():
-            idx = under.get(ancestor)
-            if idx is not None:
-                out[idx] = np.maximum(out[idx], np.float32(gamma**hops))
+            found = under.get(ancestor)
+            if found is not None:
+                idx, down = found
+                out[idx] = np.maximum(out[idx], np.float32(gamma**hops) * np.float32(delta) ** down)
     out.setflags(write=False)
     return out
