@@ -55,6 +55,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=Path, help="restrict to the 'folder/file' paths listed in this file")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("index", help="index photo folders (incremental; Ctrl-C stops cleanly, the next run resumes)")
+    _common(p)
+    _model_options(p)
+    p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: one per core)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("search", help="find photos by free text")
+    _common(p)
+    _model_options(p)
+    p.add_argument("text")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--folder", type=Path, help="only photos inside this folder")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {path, score}")
+
+    p = sub.add_parser("similar", help="photos that look like PHOTO")
+    _common(p)
+    _model_options(p)
+    p.add_argument("photo", type=Path)
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--folder", type=Path)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("tags", help="tag cloud of a photo or a folder")
+    _common(p)
+    _model_options(p)
+    p.add_argument("target", type=Path, metavar="PHOTO|FOLDER")
+    p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("tag", help="add or remove a user tag")
+    _common(p)
+    p.add_argument("photo", type=Path)
+    p.add_argument("--add", action="append", default=[], metavar="WORD")
+    p.add_argument("--remove", action="append", default=[], metavar="WORD")
+
+    p = sub.add_parser("status", help="counts, failures with reasons, model and execution provider")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=50, help="failures to list (0: all)")
     return parser
 
 
@@ -77,7 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tagger.manifest import IntegrityError
         from tagger.model_store import ModelError
 
-        if isinstance(exc, (DatasetError, ModelError, IntegrityError)):
+        from tagger.catalog import CatalogError
+
+        if isinstance(exc, (DatasetError, ModelError, IntegrityError, CatalogError, UsageError, OSError)):
             print(f"tagger: error: {exc}", file=sys.stderr)
             return 2
         raise
@@ -197,7 +242,174 @@ def format_eval(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval}
+def _catalog(args):
+    from tagger.catalog import Catalog
+
+    return Catalog.open(getattr(args, "db", None))
+
+
+def cmd_index(args, progress) -> int:
+    import signal
+
+    from tagger.indexer import Indexer
+
+    engine = _engine(args, progress)
+    catalog = _catalog(args)
+    stop = {"requested": False}
+
+    def on_sigint(signum, frame):
+        if stop["requested"]:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+        print("\nstopping after the current batch (Ctrl-C again to abort now)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for folder in args.folders:
+            if not folder.is_dir():
+                raise UsageError(f"{folder} is not a folder")
+        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers)
+        stats = indexer.index(args.folders, progress=progress, should_stop=lambda: stop["requested"])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    progress.close()
+    summary = {k: v for k, v in stats.__dict__.items()}
+    summary["images_per_second"] = round(stats.images_per_second, 2)
+    summary["counts"] = catalog.counts()
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(f"{stats.scanned} photos found: {stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged; "
+              f"{stats.indexed} indexed, {stats.failed} failed, {stats.moved} moved, {stats.gone} gone "
+              f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
+        for folder, why in stats.skipped_dirs:
+            print(f"  could not read folder {folder}: {why}")
+        if stats.cancelled:
+            print("stopped early: run the same command again to resume")
+        c = summary["counts"]
+        print(f"catalog: {c['indexed']} indexed, {c['failed']} failed, {c['gone']} gone  ({catalog.path})")
+    return 130 if stats.cancelled else 0
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot work (missing folder, photo not in the catalog)."""
+
+
+def _library(args, progress):
+    from tagger.search import Library
+
+    return Library(_catalog(args), _engine(args, progress))
+
+
+def cmd_search(args, progress) -> int:
+    lib = _library(args, progress)
+    hits = lib.search(args.text, args.limit, args.folder)
+    progress.close()
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        if not hits:
+            print("no photos indexed yet: run `tagger index FOLDER` first" if not len(lib.table().ids) else "no match")
+        for h in hits:
+            print(f"{h.score:7.3f}  {h.path}")
+    return 0
+
+
+def cmd_similar(args, progress) -> int:
+    lib = _library(args, progress)
+    try:
+        hits = lib.similar(args.photo, args.limit, args.folder)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    progress.close()
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        for h in hits:
+            print(f"{h.score:7.3f}  {h.path}")
+    return 0
+
+
+def cmd_tags(args, progress) -> int:
+    lib = _library(args, progress)
+    catalog = lib.catalog
+    target = args.target
+    if target.is_dir():
+        ids = catalog.photos_under(target)
+        if not ids:
+            raise UsageError(f"no indexed photos under {target}: run `tagger index` on it first")
+    else:
+        pid = catalog.find_photo(target)
+        if pid is None:
+            raise UsageError(f"{target} is not in the catalog: run `tagger index` on its folder first")
+        ids = [pid]
+    cloud = lib.tag_cloud(ids, args.limit)
+    user: dict[str, int] = {}
+    for tags in catalog.user_tags(ids).values():
+        for t in tags:
+            user[t] = user.get(t, 0) + 1
+    progress.close()
+    if args.json:
+        print(json.dumps({"photos": len(ids), "tags": [t.to_json() for t in cloud],
+                          "user_tags": [{"tag": t, "photos": n} for t, n in sorted(user.items())]},
+                         indent=2, ensure_ascii=False))
+    else:
+        print(f"{len(ids)} photo(s)")
+        print("automatic: " + ", ".join(f"{t.tag} ({t.weight:.2f})" for t in cloud))
+        print("user:      " + (", ".join(f"{t}" + (f" ({n})" if len(ids) > 1 else "") for t, n in sorted(user.items()))
+                               or "(none)"))
+    return 0
+
+
+def cmd_tag(args, progress) -> int:
+    catalog = _catalog(args)
+    pid = catalog.find_photo(args.photo)
+    if pid is None:
+        raise UsageError(f"{args.photo} is not in the catalog: run `tagger index` on its folder first")
+    for word in args.add:
+        word = " ".join(word.split())
+        if word:
+            catalog.add_user_tag(pid, word)
+    for word in args.remove:
+        if not catalog.remove_user_tag(pid, " ".join(word.split())):
+            print(f"{args.photo} had no user tag {word!r}", file=sys.stderr)
+    print(", ".join(catalog.user_tags([pid]).get(pid, [])) or "(no user tags)")
+    return 0
+
+
+def cmd_status(args, progress) -> int:
+    catalog = _catalog(args)
+    counts = catalog.counts()
+    failures = catalog.failures(None if args.limit == 0 else args.limit)
+    info = {
+        **counts,
+        "catalog": str(catalog.path),
+        "schema_version": catalog.schema_version,
+        "roots": [str(r.path) for r in catalog.roots()],
+        "failures": [{"path": str(p), "reason": r} for p, r in failures],
+    }
+    engine = _engine(args, progress)
+    progress.close()
+    info["model"] = engine.model_id
+    info["provider"] = engine.runtime.provider
+    info["device"] = engine.runtime.device
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    else:
+        print(f"catalog {info['catalog']} (schema {info['schema_version']})")
+        print(f"  {counts['indexed']} indexed, {counts['failed']} failed, {counts['gone']} gone")
+        print(f"  model {info['model']} on {info['provider']}")
+        for r in info["roots"]:
+            print(f"  library folder {r}")
+        if failures:
+            print("failures:")
+            for p, r in failures:
+                print(f"  {p}: {r}")
+    return 0
+
+
+COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval, "index": cmd_index,
+            "search": cmd_search, "similar": cmd_similar, "tags": cmd_tags, "tag": cmd_tag, "status": cmd_status}
 
 if __name__ == "__main__":
     raise SystemExit(main())

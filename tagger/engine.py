@@ -6,6 +6,8 @@ into vectors and one way to score words against them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -20,7 +22,9 @@ from tagger.manifest import artefact_path
 from tagger.model_store import CLASS_VECTORS_NAME, DEFAULT_TOP_T, ensure_model
 from tagger.progress import ProgressFn
 from tagger.runtime import ModelRuntime
-from tagger.scoring import LabelSet, top_classes
+from tagger.scoring import TAG_DELTA, WORDNET_DELTA, LabelSet, top_classes
+
+TAG_INDEX_NAME = "tag_index.npz"
 
 
 @dataclass
@@ -40,6 +44,15 @@ class Embedded:
     def images_per_second(self) -> float:
         n = len(self.ok) + len(self.failures)
         return n / self.seconds if self.seconds > 0 else float("nan")
+
+
+@dataclass
+class Inference:
+    features: np.ndarray  # (n, F)
+    embeddings: np.ndarray  # (n, D) unit
+    top_classes: np.ndarray  # (n, T) int16
+    top_probs: np.ndarray  # (n, T) float32, renormalised over the T
+    logits: np.ndarray  # (n, 1000)
 
 
 class Engine:
@@ -70,6 +83,12 @@ class Engine:
     def word_space_id(self) -> str:
         return self.manifest["word_space"]["id"]
 
+    def infer(self, pixels: np.ndarray) -> "Inference":
+        """One model call on a batch of network inputs."""
+        out = self.runtime.run(pixels)
+        idx, p = top_classes(out["logits"], self.top_t)
+        return Inference(out["features"], out["embedding"], idx, p, out["logits"])
+
     def embed_files(self, paths: Sequence[str | os.PathLike], batch_size: int = 32,
                     progress: ProgressFn | None = None, workers: int | None = None,
                     keep_logits: bool = False, loader=None) -> Embedded:
@@ -83,15 +102,14 @@ class Engine:
         for batch in iter_batches(paths, self.prep, batch_size, workers, **extra):
             failures.extend(batch.failures)
             if len(batch.indices):
-                out = self.runtime.run(batch.pixels)
-                idx, p = top_classes(out["logits"], self.top_t)
-                feats.append(out["features"])
-                embs.append(out["embedding"])
-                tops.append(idx)
-                probs.append(p)
+                out = self.infer(batch.pixels)
+                feats.append(out.features)
+                embs.append(out.embeddings)
+                tops.append(out.top_classes)
+                probs.append(out.top_probs)
                 ok.extend(batch.indices)
                 if keep_logits:
-                    logits.append(out["logits"])
+                    logits.append(out.logits)
             done += len(batch.indices) + len(batch.failures)
             if progress:
                 progress("embedding photos", done, n)
@@ -101,12 +119,34 @@ class Engine:
                         cat(tops, (0, self.top_t), np.int16), cat(probs, (0, self.top_t), np.float32),
                         failures, seconds, cat(logits, (0, 1000), np.float32) if keep_logits else None)
 
-    def label_set(self, texts: Sequence[str], use_wordnet: bool = True) -> LabelSet:
-        return LabelSet.build(texts, self.word_space.text_vectors(list(texts)), self.class_vectors, use_wordnet)
+    def label_set(self, texts: Sequence[str], use_wordnet: bool = True, delta: float = WORDNET_DELTA) -> LabelSet:
+        return LabelSet.build(texts, self.word_space.text_vectors(list(texts)), self.class_vectors, use_wordnet,
+                              delta=delta)
+
+    @property
+    def backbone(self) -> str:
+        return self.manifest["backbone"]["name"]
 
     @cached_property
     def tag_set(self) -> LabelSet:
-        """The tag vocabulary, ready to score (the vocabulary every tag cloud draws from)."""
+        """The tag vocabulary, ready to score (the vocabulary every tag cloud draws from), with the tag-cloud
+        specificity setting (:data:`tagger.scoring.TAG_DELTA`).
+
+        Scoring 23k words needs each word's vector and WordNet affinity (~10 s to compute), so the result is cached
+        next to the model, keyed by the vocabulary's and the model's content.
+        """
         from tagger.vocabulary import load_vocabulary
 
-        return self.label_set(load_vocabulary())
+        vocab = load_vocabulary()
+        key = hashlib.sha256(("\n".join(vocab) + "|" + json.dumps(self.manifest["artefacts"], sort_keys=True)
+                              + f"|{LabelSet.recipe(delta=TAG_DELTA)}").encode()).hexdigest()
+        cache = self.folder / TAG_INDEX_NAME
+        cached = LabelSet.load(cache, key)
+        if cached is not None and cached.texts == vocab:
+            return cached
+        labels = self.label_set(vocab, delta=TAG_DELTA)
+        try:
+            labels.save(cache, key)
+        except OSError:
+            pass  # a read-only models folder only costs speed
+        return labels

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from tagger.imageio import IMAGE_SUFFIXES
-from tagger.scoring import LabelSet, hits_at
+from tagger.scoring import TAG_DELTA, LabelSet, hits_at
 from tagger.semantics import is_imagenet_label
 
 KS = (1, 2, 5, 10, 20)
@@ -172,8 +172,8 @@ def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, s
             progress("scoring", methods.index(m), len(methods))
         lset = LabelSet.build(labels, m.vectors(labels), _class_vectors_for(m, engine, rand_classes), m.use_wordnet)
         scores = lset.scores(m.embeddings, out.top_classes, out.top_probs, m.hub_correction)
-        tags = LabelSet.build(vocab, m.vectors(vocab), _class_vectors_for(m, engine, rand_classes), m.use_wordnet) \
-            if m.name != "tagger" else engine.tag_set
+        tags = engine.tag_set if m.name == "tagger" else LabelSet.build(
+            vocab, m.vectors(vocab), _class_vectors_for(m, engine, rand_classes), m.use_wordnet, delta=TAG_DELTA)
         top3, _ = tags.top(m.embeddings, out.top_classes, out.top_probs, 3, m.hub_correction)
         results[m.name] = {
             "description": m.description,

@@ -1,22 +1,29 @@
 """Decoding photos for the network: upright, RGB, reduced as early as possible, never trusting the file.
 
-Decoding, not the network, bounds indexing speed, so JPEGs are decoded at reduced scale (``Image.draft``) straight to
-about the model's input size. Every failure becomes an :class:`ImageDecodeError` with a reason a person can read.
+Decoding, not the network, bounds indexing speed, so each photo is decoded once, from the bytes the indexer already
+read (and hashed), at reduced scale (``Image.draft``: JPEG DCT scaling, HEIF embedded thumbnails) straight to about
+the model's input size; the network input and the GUI thumbnail are both made from that one decoded image. Files are
+recognised by content, never by extension. Every failure becomes an :class:`ImageDecodeError` with a reason a person
+can read.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
+import struct
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import ExifTags, Image, ImageFile, ImageOps
 
-try:  # HEIC/HEIF/AVIF support is optional at run time but installed by default
+try:  # HEIC/HEIF support is optional at run time but installed by default (AVIF is built into Pillow >= 11.3)
     import pillow_heif
 
     pillow_heif.register_heif_opener()
@@ -24,11 +31,20 @@ except Exception:  # pragma: no cover - depends on the platform's wheel
     pillow_heif = None
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow warns (once per call site, on stderr) about corrupt EXIF and the like; the photo still decodes, so keep the
+# user's terminal clean. Set once at import: warnings filters are process-wide and not thread-safe to toggle.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 # Suffixes listed when a folder is scanned by name (evaluation); the indexer detects images by content instead.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"})
 # Pillow's default bomb limit (~89 MP) would refuse legitimate 100 MP camera files; 2x that is still safe in memory.
 MAX_PIXELS = 180_000_000
+# Pillow's own check stays on as a backstop for any other Pillow use in the process; ours refuses first, with WxH.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+THUMB_SIZE = 320  # long side of cached thumbnails
+THUMB_QUALITY = 85  # JPEG quality of cached thumbnails: ~15-25 KB each, no visible artefacts at GUI size
+# Formats a photo folder plausibly holds. Pillow's other plugins (EPS runs Ghostscript; TGA, XPM, SPIDER... match
+# junk or text by weak magic) are never tried on users' files.
+PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "ICO", "HEIF", "AVIF", "JPEG2000")
 
 
 class ImageDecodeError(Exception):
@@ -59,66 +75,363 @@ class Preprocessing:
                    data.get("interpolation", "bicubic"))
 
 
-def open_upright(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
-    """Open, decode (reduced so the short side stays >= ``min_side``), apply EXIF orientation, convert to RGB."""
-    path = Path(path)
+@dataclass
+class DecodedPhoto:
+    """Everything the indexer needs from one photo, made from a single decode of its bytes."""
+
+    pixels: np.ndarray  # (3, S, S) float32, exactly what to_network_input gives
+    thumbnail: bytes  # JPEG, upright, RGB, long side <= thumb_size
+    width: int  # full-resolution size after EXIF orientation (what the user sees), not the decoded (reduced) size
+    height: int
+    format: str  # Pillow's format name: JPEG, PNG, WEBP, GIF, TIFF, BMP, HEIF, AVIF, MPO, ...
+    taken_at: str | None  # EXIF capture time 'YYYY-MM-DDTHH:MM:SS' (camera local time), None if absent or invalid
+
+
+def sniff(head: bytes) -> str | None:
+    """Image kind from magic bytes (the first 32 are enough): jpeg png gif webp tiff bmp heif avif ico, else None.
+
+    Lets the indexer skip non-images cheaply and name what a file really is whatever its extension says.
+    """
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:2] == b"BM" and len(head) >= 18 and struct.unpack_from("<I", head, 14)[0] in _BMP_HEADER_SIZES:
+        return "bmp"
+    brands = _ftyp_brands(head)
+    if brands:
+        if brands[0] in _AVIF_BRANDS or (brands[0] in _HEIF_GENERIC_BRANDS and _AVIF_BRANDS.intersection(brands)):
+            return "avif"
+        if brands[0] in _HEIF_BRANDS or brands[0] in _HEIF_GENERIC_BRANDS:
+            return "heif"
+        return None
+    if head[:4] == b"\x00\x00\x01\x00" and len(head) >= 12 and 0 < head[4] + 256 * head[5] <= 256 and head[9] == 0:
+        return "ico"
+    return None
+
+
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_HEIF_GENERIC_BRANDS = frozenset({b"mif1", b"msf1", b"mif2", b"mif3", b"miaf"})
+
+
+def _ftyp_brands(head: bytes) -> list[bytes]:
+    """Major then compatible brands of an ISO-BMFF ``ftyp`` box (HEIF, AVIF, but also MP4/MOV videos)."""
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return []
+    end = min(len(head), max(16, struct.unpack_from(">I", head, 0)[0]))
+    return [head[8:12]] + [head[i:i + 4] for i in range(16, end - 3, 4)]
+
+
+def decode_photo(data: bytes, prep: Preprocessing, thumb_size: int = THUMB_SIZE) -> DecodedPhoto:
+    """Decode a photo's bytes once into its network input, its thumbnail and its metadata.
+
+    Takes bytes, not a path, because the indexer reads each file once and hashes the same bytes. Raises
+    :class:`ImageDecodeError` for anything that is not a usable photo.
+    """
+    if thumb_size < 1:
+        raise ValueError(f"thumb_size must be positive, got {thumb_size}")
+    photo = _decode(data, prep.resize, max(prep.resize, thumb_size))
     try:
-        size = path.stat().st_size
-    except PermissionError:
-        raise ImageDecodeError("permission denied") from None
-    except FileNotFoundError:
-        raise ImageDecodeError("file vanished") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot stat file: {exc.strerror or exc}") from None
-    if size == 0:
-        raise ImageDecodeError("empty file (0 bytes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ImageDecodeError(f"decompression bomb refused ({img.width}x{img.height} pixels)")
-                if min_side and img.format == "JPEG":
-                    img.draft("RGB", (min_side, min_side))
-                if getattr(img, "n_frames", 1) > 1:
-                    img.seek(0)
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb(img)
+        pixels = to_network_input(photo.image, prep)
+        thumbnail = _thumbnail_jpeg(photo.image, thumb_size)
     except ImageDecodeError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"decompression bomb refused ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder bug must become a reason, never a crash
+        raise ImageDecodeError(_reason(exc, data)) from None
+    return DecodedPhoto(pixels, thumbnail, photo.width, photo.height, photo.format, photo.taken_at)
+
+
+def open_upright(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+    """Read and decode a file (reduced so the short side stays >= ``min_side``), upright, RGB.
+
+    Same decoder as :func:`decode_photo`, so what evaluation sees is what indexing sees.
+    """
+    return _decode(_read(path), min_side, min_side).image
+
+
+def load_for_network(path: str | os.PathLike, prep: Preprocessing) -> np.ndarray:
+    """The network input for a file: identical to ``decode_photo(bytes, prep).pixels`` (same reduced decode)."""
+    return to_network_input(_decode(_read(path), prep.resize, max(prep.resize, THUMB_SIZE)).image, prep)
+
+
+def _read(path: str | os.PathLike) -> bytes:
+    try:
+        return Path(path).read_bytes()
     except PermissionError:
         raise ImageDecodeError("permission denied") from None
     except FileNotFoundError:
         raise ImageDecodeError("file vanished") from None
-    except Image.UnidentifiedImageError:
-        raise ImageDecodeError("not an image (unrecognised content)") from None
+    except IsADirectoryError:
+        raise ImageDecodeError("not a file (a folder)") from None
     except OSError as exc:
-        text = str(exc)
-        if "truncated" in text or "broken data stream" in text or "image file is truncated" in text:
-            raise ImageDecodeError(f"truncated or corrupt image data ({text})") from None
-        raise ImageDecodeError(f"corrupt image ({text})") from None
-    except (ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError, MemoryError, ZeroDivisionError) as exc:
-        raise ImageDecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+        raise ImageDecodeError(f"cannot read file ({exc.strerror or exc})") from None
+    except MemoryError:
+        raise ImageDecodeError("too large to read (out of memory)") from None
+
+
+@dataclass
+class _Upright:
+    image: Image.Image  # upright RGB, reduced by draft where the format allows
+    width: int  # full resolution, upright
+    height: int
+    format: str
+    taken_at: str | None
+
+
+def _decode(data: bytes, min_side: int | None, min_long: int | None) -> _Upright:
+    """The one decode path: identify by content, refuse bombs, draft, load, orient, RGB. Errors become reasons."""
+    if not data:
+        raise ImageDecodeError("empty file (0 bytes)")
+    try:
+        img = _open(data)
+        width, height = img.size
+        if width * height > MAX_PIXELS:  # before any pixel is decoded
+            raise ImageDecodeError(f"decompression bomb refused ({width}x{height} pixels)")
+        if width < 1 or height < 1:
+            raise ImageDecodeError("image has no pixels")
+        fmt = img.format or "unknown"
+        if min_side:
+            # JPEG: DCT scaling by 1/2, 1/4, 1/8; HEIF: an embedded thumbnail; other formats ignore it.
+            long_side, short_side = max(min_side, min_long or 0), min_side
+            img.draft("RGB", (long_side, short_side) if width >= height else (short_side, long_side))
+        img.load()  # the first frame of an animation: Image.open leaves every format there
+        exif = _exif(img)
+        img, swapped = _exif_upright(img, exif)
+        if swapped:
+            width, height = height, width
+        return _Upright(_to_rgb(img), width, height, fmt, _taken_at(exif))
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow and pillow-heif raise many types; none may escape as a crash
+        raise ImageDecodeError(_reason(exc, data)) from None
+
+
+def _open(data: bytes) -> ImageFile.ImageFile:
+    try:
+        return Image.open(io.BytesIO(data), formats=_photo_formats())
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses beyond 2x its limit while parsing the header; say the size the way our own check does.
+        size = _declared_size(data)
+        if size:
+            raise ImageDecodeError(f"decompression bomb refused ({size[0]}x{size[1]} pixels)") from None
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise ImageDecodeError(f"decompression bomb refused ({pixels[1] if pixels else 'too many'} pixels)") from None
+
+
+_formats: tuple[str, ...] | None = None
+
+
+def _photo_formats() -> tuple[str, ...]:
+    global _formats
+    if _formats is None:
+        Image.init()  # registers every plugin once, so the list only names formats this Pillow can open
+        _formats = tuple(f for f in PHOTO_FORMATS if f in Image.OPEN)
+    return _formats
+
+
+def _exif(img: Image.Image) -> Image.Exif | None:
+    """The EXIF block, or None when it is unreadable: broken metadata never costs the photo."""
+    try:
+        return img.getexif()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _exif_upright(img: Image.Image, exif: Image.Exif | None) -> tuple[Image.Image, bool]:
+    """Apply EXIF orientation; returns the image and whether width and height swapped. Broken EXIF: no rotation."""
+    try:
+        orientation = exif.get(ExifTags.Base.Orientation) if exif is not None else None
+        if orientation not in (2, 3, 4, 5, 6, 7, 8):  # 1, absent and junk values (0, 9, strings): as stored
+            return img, False
+        return ImageOps.exif_transpose(img), orientation in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001
+        return img, False
+
+
+def _taken_at(exif: Image.Exif | None) -> str | None:
+    """Capture time: DateTimeOriginal, else DateTimeDigitized, else DateTime; the first one that is a real date."""
+    if exif is None:
+        return None
+    try:
+        sub = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:  # noqa: BLE001
+        sub = {}
+    for ifd, tag in ((sub, ExifTags.Base.DateTimeOriginal), (exif, ExifTags.Base.DateTimeOriginal),
+                     (sub, ExifTags.Base.DateTimeDigitized), (exif, ExifTags.Base.DateTime)):
+        try:
+            parsed = _parse_exif_datetime(ifd.get(tag))
+        except Exception:  # noqa: BLE001
+            parsed = None
+        if parsed:
+            return parsed
+    return None
+
+
+_EXIF_DATETIME = re.compile(r"\s*(\d{4})[:\-/.](\d{1,2})[:\-/.](\d{1,2})[ T]+(\d{1,2}):(\d{2}):(\d{2})")
+
+
+def _parse_exif_datetime(value: object) -> str | None:
+    """'2008:10:22 16:28:39' -> '2008-10-22T16:28:39'; blanks, zeros ('0000:00:00 00:00:00') and junk -> None."""
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    match = _EXIF_DATETIME.match(value)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    try:
+        datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    if year < 1800:  # cleared camera clocks; no photograph is older
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode == "RGB":
+    """RGB for the network and the thumbnail: alpha over white, 16-bit and float scaled (not stretched), CMYK, P."""
+    mode = img.mode
+    if mode == "RGB" and "transparency" not in img.info:
         return img
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
-        return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
-    return img.convert("RGB")
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(img)
+        if mode.startswith("I;16"):
+            scaled = arr.astype(np.float32) * (255.0 / 65535.0)
+        else:
+            arr = np.nan_to_num(arr.astype(np.float64))
+            lo, hi = float(arr.min()), float(arr.max())
+            if mode == "F" and lo >= 0.0 and hi <= 1.0:
+                scaled = arr * 255.0  # float images are conventionally 0..1
+            elif lo >= 0.0 and hi <= 255.0:
+                scaled = arr
+            elif lo >= 0.0 and hi <= 65535.0:
+                scaled = arr * (255.0 / 65535.0)  # 16-bit data widened to 32 bits
+            else:
+                scaled = (arr - lo) * (255.0 / (hi - lo))  # no known range: stretch
+        return Image.fromarray(np.clip(scaled + 0.5, 0, 255).astype(np.uint8), "L").convert("RGB")
+    try:
+        return img.convert("RGB")
+    except ValueError:  # e.g. LAB: would need a colour-management transform
+        raise ImageDecodeError(f"unsupported colour mode ({mode})") from None
 
+
+def _thumbnail_jpeg(img: Image.Image, thumb_size: int) -> bytes:
+    """JPEG thumbnail of the already decoded, upright, RGB image: long side <= ``thumb_size``, never enlarged."""
+    w, h = img.size
+    scale = thumb_size / max(w, h)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        # reducing_gap: a fast box reduction first when the source is much larger (non-JPEG formats decode at full
+        # size); from a ~500x375 draft it is a plain bicubic resize.
+        img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=THUMB_QUALITY)
+    return out.getvalue()
+
+
+def _reason(exc: BaseException, data: bytes) -> str:
+    """A short, one-line reason for a failed decode; never a traceback."""
+    if isinstance(exc, MemoryError):
+        return "too large to decode (out of memory)"
+    if isinstance(exc, Image.UnidentifiedImageError):
+        kind = sniff(data[:32])
+        if kind is None:
+            return f"not an image ({_describe(data)})"
+        if kind in ("heif", "avif") and kind.upper() not in _photo_formats():
+            return f"unsupported format ({kind.upper()} support is not installed)"
+        return f"truncated or corrupt image data (unreadable {kind.upper()} header)"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if not isinstance(exc, (OSError, EOFError, SyntaxError, ValueError)):
+        text = f"{type(exc).__name__}: {text}"
+    if len(text) > 120:
+        text = text[:117] + "..."
+    return f"truncated or corrupt image data ({text})"
+
+
+def _describe(data: bytes) -> str:
+    """What a non-image looks like, for the reason shown to the user."""
+    head = data[:512]
+    brands = _ftyp_brands(head)
+    if brands:
+        return f"video or other media file, brand {brands[0].decode('latin-1').strip()!r}"
+    if head.startswith(b"%PDF"):
+        return "PDF document"
+    if head.startswith(b"PK\x03\x04"):
+        return "ZIP archive"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return "text"
+    return "unrecognised content"
+
+
+def _declared_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the header, for formats whose header Pillow refuses to finish parsing as a bomb."""
+    kind = sniff(data[:32])
+    try:
+        if kind == "png":
+            return struct.unpack_from(">II", data, 16)
+        if kind == "bmp":
+            w, h = struct.unpack_from("<ii", data, 18)
+            return w, abs(h)
+        if kind == "webp" and data[12:16] == b"VP8X":
+            return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+        if kind == "gif":
+            return _gif_size(data)
+        if kind == "jpeg":
+            return _jpeg_size(data)
+    except (struct.error, IndexError, ValueError):
+        pass
+    return None
+
+
+def _gif_size(data: bytes) -> tuple[int, int] | None:
+    """Logical screen grown to the first frame's extent, as Pillow sizes a GIF."""
+    w, h = struct.unpack_from("<HH", data, 6)
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while pos < len(data):
+        if data[pos] == 0x2C:  # image descriptor
+            x0, y0, fw, fh = struct.unpack_from("<HHHH", data, pos + 1)
+            return max(w, x0 + fw), max(h, y0 + fh)
+        if data[pos] != 0x21:  # not an extension: trailer or junk
+            return w, h
+        pos += 2
+        while pos < len(data) and data[pos]:  # extension sub-blocks
+            pos += data[pos] + 1
+        pos += 1
+    return w, h
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            h, w = struct.unpack_from(">HH", data, pos + 5)
+            return w, h
+        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+    return None
 
 def to_network_input(img: Image.Image, prep: Preprocessing) -> np.ndarray:
     """Resize the short side, centre-crop, normalise: float32 CHW, exactly as the model was trained."""
@@ -134,10 +447,6 @@ def to_network_input(img: Image.Image, prep: Preprocessing) -> np.ndarray:
     arr = np.asarray(img, dtype=np.float32) * (1.0 / 255.0)
     arr = (arr - np.asarray(prep.mean, np.float32)) / np.asarray(prep.std, np.float32)
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
-
-
-def load_for_network(path: str | os.PathLike, prep: Preprocessing) -> np.ndarray:
-    return to_network_input(open_upright(path, min_side=prep.resize), prep)
 
 
 @dataclass

@@ -11,8 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["TAGGER_DEVICE"] = os.environ.get("TAGGER_TEST_DEVICE", "cpu")
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CALTECH = SHARED / "caltech101"
+from .shared import CALTECH, PHOTO_FOLDER
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +50,33 @@ def caltech_files(folder: str, n: int) -> list[Path]:
     if len(files) < n:
         pytest.skip(f"shared Caltech-101 data not available at {CALTECH}")
     return files
+
+
+@pytest.fixture(scope="session")
+def caltech_library(tmp_path_factory) -> Path:
+    """A small real library: six photos each of a few Caltech-101 classes, in one folder per class."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("library") / "photos"
+    for folder in ("airplanes", "kangaroo", "Leopards", "Motorbikes", "pizza", "ketch", "sunflower", "okapi"):
+        (root / folder).mkdir(parents=True)
+        for f in caltech_files(folder, 6):
+            shutil.copy(f, root / folder / f.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def photo_folder_copy(tmp_path_factory) -> Path:
+    """A private, writable copy of the shared real-world photo folder (the shared one is read-only)."""
+    import shutil
+
+    if not PHOTO_FOLDER.is_dir():
+        pytest.skip(f"shared photo folder not available at {PHOTO_FOLDER}")
+    copy = tmp_path_factory.mktemp("pf") / "photo_folder"
+    shutil.copytree(PHOTO_FOLDER, copy)
+    for p in copy.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return copy
 
 
 @pytest.fixture

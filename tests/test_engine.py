@@ -14,7 +14,6 @@ from tagger.manifest import read_manifest
 from tagger.model_store import ModelError, ensure_model
 from tagger.runtime import CPU
 
-from .conftest import caltech_files
 
 
 def test_manifest_describes_the_model(engine):

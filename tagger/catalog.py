@@ -1,0 +1,529 @@
+"""The photo catalog: one SQLite file (via sqlite-utils), a versioned schema, migrations, WAL, atomic batches.
+
+Why these choices:
+- Paths are stored relative to their library root as the exact OS bytes (``path_key``) plus a display string, so
+  file names that are not valid UTF-8 survive, and a library can be moved by re-pointing its root.
+- Backbone features and ImageNet evidence are keyed by backbone, word-space embeddings and automatic tags by model
+  version: retraining re-projects stored features without decoding a single photo again.
+- Every write happens in one transaction per batch and WAL mode is on, so a kill at any moment leaves the catalog as
+  it was after the last committed batch.
+- ``PRAGMA user_version`` is the schema version; a catalog from a newer Tagger is refused untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import sqlite_utils
+
+from tagger.paths import default_db_path
+
+
+class CatalogError(RuntimeError):
+    """The catalog cannot be used (newer schema, locked, damaged, unwritable); the message says what to do."""
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run DDL statement by statement: ``executescript`` would COMMIT the migration's transaction half-way."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    _script(
+        conn,
+        """
+        CREATE TABLE roots (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            path_bytes BLOB NOT NULL UNIQUE,
+            added_at REAL NOT NULL
+        );
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+            path_key BLOB NOT NULL,
+            rel_path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT,
+            width INTEGER,
+            height INTEGER,
+            format TEXT,
+            taken_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'gone')),
+            reason TEXT,
+            indexed_at REAL NOT NULL,
+            UNIQUE (root_id, path_key)
+        );
+        CREATE INDEX photos_hash ON photos(hash);
+        CREATE INDEX photos_status ON photos(status);
+        CREATE TABLE features (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            backbone TEXT NOT NULL,
+            features BLOB NOT NULL,
+            top_classes BLOB NOT NULL,
+            top_probs BLOB NOT NULL,
+            PRIMARY KEY (photo_id, backbone)
+        ) WITHOUT ROWID;
+        CREATE TABLE embeddings (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (photo_id, model)
+        ) WITHOUT ROWID;
+        CREATE INDEX embeddings_model ON embeddings(model);
+        CREATE TABLE auto_tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            weight REAL NOT NULL,
+            PRIMARY KEY (photo_id, model, tag)
+        ) WITHOUT ROWID;
+        CREATE TABLE user_tags (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'user',
+            added_at REAL NOT NULL,
+            PRIMARY KEY (photo_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX user_tags_tag ON user_tags(tag);
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )
+
+
+# Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Root:
+    id: int
+    path: Path
+
+    def absolute(self, path_key: bytes) -> Path:
+        return Path(os.fsdecode(os.fsencode(self.path) + b"/" + path_key))
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the indexer needs to decide, without decoding, whether a file changed."""
+
+    id: int
+    size: int
+    mtime_ns: int
+    status: str
+    hash: str | None
+    has_embedding: bool
+
+
+@dataclass
+class PhotoRecord:
+    """One file's outcome, written by the indexer: indexed with vectors, or failed with a reason."""
+
+    root_id: int
+    path_key: bytes
+    size: int
+    mtime_ns: int
+    status: str  # 'indexed' or 'failed'
+    hash: str | None = None
+    reason: str | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    taken_at: str | None = None
+    features: np.ndarray | None = None  # (F,) stored as float16
+    top_classes: np.ndarray | None = None  # (T,) int16
+    top_probs: np.ndarray | None = None  # (T,) stored as float16
+    embedding: np.ndarray | None = None  # (D,) float32
+    auto_tags: Sequence[tuple[str, float]] = ()
+
+
+@dataclass
+class EmbeddingTable:
+    """All indexed photos' vectors for one model, as contiguous arrays for brute-force search."""
+
+    ids: np.ndarray  # (N,) int64 photo ids
+    vectors: np.ndarray  # (N, D) float32 unit rows
+    top_classes: np.ndarray  # (N, T) int16
+    top_probs: np.ndarray  # (N, T) float32
+
+
+def display_path(path_key: bytes) -> str:
+    return path_key.decode("utf-8", errors="replace")
+
+
+class Catalog:
+    """A handle on one catalog file. Not shared between threads: open one per thread (SQLite's rule)."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.path = path
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> "Catalog":
+        """Open (creating if needed) and bring the schema up to date; refuse a catalog from a newer Tagger."""
+        path = Path(path) if path is not None else default_db_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise CatalogError(f"cannot open the catalog {path}: {exc}") from None
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"the catalog {path} was written by a newer Tagger (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION}); upgrade Tagger or use another --db. Nothing was changed."
+                )
+            if version < SCHEMA_VERSION and migrate:
+                conn.execute("PRAGMA journal_mode = WAL")
+                _migrate(conn, version)
+            elif version == SCHEMA_VERSION:
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError:
+                    pass  # read-only media: WAL cannot be enabled, reading still works
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CatalogError(f"the catalog {path} is damaged or not a Tagger catalog ({exc})") from None
+        except CatalogError:
+            conn.close()
+            raise
+        return cls(sqlite_utils.Database(conn), path)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.path.parent / (self.path.stem + ".thumbnails")
+
+    def thumbnail_path(self, content_hash: str) -> Path:
+        return self.thumbnail_dir / content_hash[:2] / f"{content_hash}.jpg"
+
+    def transaction(self):
+        """``with catalog.transaction():`` - one atomic unit (BEGIN IMMEDIATE … COMMIT, rollback on error)."""
+        return _Transaction(self.db.conn)
+
+    # ------------------------------------------------------------------ roots
+
+    def add_root(self, path: Path | str) -> Root:
+        resolved = Path(os.path.realpath(path))
+        key = os.fsencode(resolved)
+        row = self.db.execute("SELECT id FROM roots WHERE path_bytes = ?", [key]).fetchone()
+        if row:
+            return Root(row[0], resolved)
+        with self.transaction():
+            cur = self.db.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES (?, ?, ?)",
+                                  [display_path(key), key, time.time()])
+        return Root(cur.lastrowid, resolved)
+
+    def roots(self) -> list[Root]:
+        return [Root(i, Path(os.fsdecode(b))) for i, b in self.db.execute("SELECT id, path_bytes FROM roots ORDER BY id")]
+
+    def remove_root(self, root_id: int) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM roots WHERE id = ?", [root_id])
+
+    def locate(self, path: Path | str) -> tuple[Root, bytes] | None:
+        """The library root containing ``path`` and the path relative to it (b'' for the root itself)."""
+        target = os.fsencode(os.path.realpath(path))
+        best = None
+        for root in self.roots():
+            rb = os.fsencode(root.path)
+            if target == rb or target.startswith(rb.rstrip(b"/") + b"/"):
+                if best is None or len(rb) > len(os.fsencode(best.path)):
+                    best = root
+        if best is None:
+            return None
+        rb = os.fsencode(best.path)
+        return best, target[len(rb):].lstrip(b"/")
+
+    # ------------------------------------------------------------------ indexer support
+
+    def known_files(self, root_id: int, model: str) -> dict[bytes, KnownFile]:
+        rows = self.db.execute(
+            """SELECT p.id, p.path_key, p.size, p.mtime_ns, p.status, p.hash,
+                      EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)
+               FROM photos p WHERE p.root_id = ?""",
+            [model, root_id],
+        )
+        return {bytes(k): KnownFile(i, s, m, st, h, bool(e)) for i, k, s, m, st, h, e in rows}
+
+    def missing_by_hash(self, hashes: Iterable[str], root_ids: Sequence[int], seen: set[int]) -> dict[str, int]:
+        """Photos with these contents whose files were not seen in this scan: candidates for a move."""
+        hashes = list(set(hashes))
+        out: dict[str, int] = {}
+        for lo in range(0, len(hashes), 500):
+            chunk = hashes[lo:lo + 500]
+            marks = ",".join("?" * len(chunk))
+            for pid, h, rid in self.db.execute(
+                f"SELECT id, hash, root_id FROM photos WHERE hash IN ({marks}) AND status != 'failed'", chunk
+            ):
+                if pid not in seen and rid in root_ids and h not in out:
+                    out[h] = pid
+        return out
+
+    def write_batch(self, records: Sequence[PhotoRecord], backbone: str, model: str) -> list[int]:
+        """Insert or update each file's row and its vectors in ONE transaction; returns the photo ids."""
+        now = time.time()
+        ids = []
+        with self.transaction():
+            for r in records:
+                row = self.db.execute(
+                    """INSERT INTO photos (root_id, path_key, rel_path, size, mtime_ns, hash, width, height, format,
+                                           taken_at, status, reason, indexed_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       ON CONFLICT (root_id, path_key) DO UPDATE SET
+                         size = excluded.size, mtime_ns = excluded.mtime_ns, hash = excluded.hash,
+                         width = excluded.width, height = excluded.height, format = excluded.format,
+                         taken_at = excluded.taken_at, status = excluded.status, reason = excluded.reason,
+                         indexed_at = excluded.indexed_at
+                       RETURNING id""",
+                    [r.root_id, r.path_key, display_path(r.path_key), r.size, r.mtime_ns, r.hash, r.width, r.height,
+                     r.format, r.taken_at, r.status, r.reason, now],
+                ).fetchone()
+                pid = row[0]
+                ids.append(pid)
+                if r.status == "indexed":
+                    self._put_vectors(pid, r, backbone, model)
+                else:
+                    self.db.execute("DELETE FROM embeddings WHERE photo_id = ?", [pid])
+                    self.db.execute("DELETE FROM features WHERE photo_id = ?", [pid])
+                    self.db.execute("DELETE FROM auto_tags WHERE photo_id = ?", [pid])
+        return ids
+
+    def _put_vectors(self, pid: int, r: PhotoRecord, backbone: str, model: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO features (photo_id, backbone, features, top_classes, top_probs) VALUES (?, ?, ?, ?, ?)",
+            [pid, backbone, np.asarray(r.features, np.float16).tobytes(), np.asarray(r.top_classes, np.int16).tobytes(),
+             np.asarray(r.top_probs, np.float16).tobytes()],
+        )
+        self.db.execute("INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+                        [pid, model, np.asarray(r.embedding, np.float32).tobytes()])
+        self.db.execute("DELETE FROM auto_tags WHERE photo_id = ? AND model = ?", [pid, model])
+        self.db.conn.executemany("INSERT INTO auto_tags (photo_id, model, tag, weight) VALUES (?, ?, ?, ?)",
+                            [(pid, model, t, float(w)) for t, w in r.auto_tags])
+
+    def move(self, photo_id: int, root_id: int, path_key: bytes, size: int, mtime_ns: int) -> None:
+        """Re-point a photo whose file was moved or renamed: same row, so its tags and vectors stay."""
+        with self.transaction():
+            self.db.execute("DELETE FROM photos WHERE root_id = ? AND path_key = ? AND id != ?",
+                            [root_id, path_key, photo_id])
+            self.db.execute(
+                """UPDATE photos SET root_id = ?, path_key = ?, rel_path = ?, size = ?, mtime_ns = ?,
+                   status = 'indexed', reason = NULL WHERE id = ?""",
+                [root_id, path_key, display_path(path_key), size, mtime_ns, photo_id],
+            )
+
+    def touch(self, photo_id: int, size: int, mtime_ns: int) -> None:
+        """Same content, new mtime (a copy or `touch`): remember the new stat so the next run skips it."""
+        with self.transaction():
+            self.db.execute("UPDATE photos SET size = ?, mtime_ns = ?, status = 'indexed', reason = NULL WHERE id = ?",
+                            [size, mtime_ns, photo_id])
+
+    def mark_gone(self, photo_ids: Iterable[int]) -> int:
+        ids = list(photo_ids)
+        with self.transaction():
+            for lo in range(0, len(ids), 500):
+                chunk = ids[lo:lo + 500]
+                self.db.execute(f"UPDATE photos SET status = 'gone', reason = 'file no longer exists' "
+                                f"WHERE id IN ({','.join('?' * len(chunk))}) AND status != 'gone'", chunk)
+        return len(ids)
+
+    # ------------------------------------------------------------------ reading
+
+    def embedding_table(self, model: str, backbone: str, photo_ids: Sequence[int] | None = None) -> EmbeddingTable:
+        """Vectors of all indexed photos for ``model`` (optionally only ``photo_ids``), for brute-force search."""
+        sql = """SELECT e.photo_id, e.vector, f.top_classes, f.top_probs FROM embeddings e
+                 JOIN photos p ON p.id = e.photo_id
+                 JOIN features f ON f.photo_id = e.photo_id AND f.backbone = ?
+                 WHERE e.model = ? AND p.status = 'indexed' ORDER BY e.photo_id"""
+        rows = self.db.execute(sql, [backbone, model]).fetchall()
+        if photo_ids is not None:
+            wanted = set(photo_ids)
+            rows = [r for r in rows if r[0] in wanted]
+        if not rows:
+            return EmbeddingTable(np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.int16),
+                                  np.zeros((0, 0), np.float32))
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        classes = np.frombuffer(b"".join(r[2] for r in rows), np.int16).reshape(len(rows), -1)
+        probs = np.frombuffer(b"".join(r[3] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
+        return EmbeddingTable(ids, vectors, classes, probs)
+
+    def features(self, photo_ids: Sequence[int], backbone: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids found, (n, F) float32 features) for the given photos."""
+        out_ids, blobs = [], []
+        for chunk in _chunks(list(photo_ids), 500):
+            for pid, blob in self.db.execute(
+                f"SELECT photo_id, features FROM features WHERE backbone = ? AND photo_id IN ({','.join('?' * len(chunk))})",
+                [backbone, *chunk],
+            ):
+                out_ids.append(pid)
+                blobs.append(blob)
+        if not blobs:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return np.asarray(out_ids, np.int64), np.frombuffer(b"".join(blobs), np.float16).reshape(len(blobs), -1).astype(np.float32)
+
+    def photo(self, photo_id: int) -> dict | None:
+        row = self.db.execute("SELECT * FROM photos WHERE id = ?", [photo_id]).fetchone()
+        if row is None:
+            return None
+        cols = [d[0] for d in self.db.execute("SELECT * FROM photos LIMIT 0").description]
+        return dict(zip(cols, row))
+
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, Path]:
+        roots = {r.id: r for r in self.roots()}
+        out = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            for pid, rid, key in self.db.execute(
+                f"SELECT id, root_id, path_key FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                out[pid] = roots[rid].absolute(bytes(key))
+        return out
+
+    def find_photo(self, path: Path | str) -> int | None:
+        loc = self.locate(path)
+        if loc is None:
+            return None
+        root, key = loc
+        row = self.db.execute("SELECT id FROM photos WHERE root_id = ? AND path_key = ?", [root.id, key]).fetchone()
+        return row[0] if row else None
+
+    def photos_under(self, path: Path | str, status: str | None = "indexed") -> list[int]:
+        """Ids of photos inside a folder (recursively) or the one photo at ``path``."""
+        loc = self.locate(path)
+        if loc is None:
+            return []
+        root, key = loc
+        cond, args = "root_id = ?", [root.id]
+        if key:
+            # path_key is BLOB: a prefix is a byte range [key/, key0) where '0' follows '/' in byte order
+            cond += " AND (path_key = ? OR (path_key >= ? AND path_key < ?))"
+            args += [key, key + b"/", key + b"0"]
+        if status:
+            cond += " AND status = ?"
+            args.append(status)
+        return [r[0] for r in self.db.execute(f"SELECT id FROM photos WHERE {cond} ORDER BY id", args)]
+
+    def auto_tags(self, photo_ids: Sequence[int], model: str) -> dict[int, list[tuple[str, float]]]:
+        out: dict[int, list[tuple[str, float]]] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            for pid, tag, w in self.db.execute(
+                f"SELECT photo_id, tag, weight FROM auto_tags WHERE model = ? AND photo_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY photo_id, weight DESC", [model, *chunk]
+            ):
+                out.setdefault(pid, []).append((tag, w))
+        return out
+
+    # ------------------------------------------------------------------ user tags
+
+    def add_user_tag(self, photo_id: int, tag: str, source: str = "user") -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, ?, ?)",
+                            [photo_id, tag, source, time.time()])
+
+    def remove_user_tag(self, photo_id: int, tag: str) -> bool:
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?", [photo_id, tag])
+        return cur.rowcount > 0
+
+    def user_tags(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            for pid, tag in self.db.execute(
+                f"SELECT photo_id, tag FROM user_tags WHERE photo_id IN ({','.join('?' * len(chunk))}) ORDER BY tag", chunk
+            ):
+                out.setdefault(pid, []).append(tag)
+        return out
+
+    # ------------------------------------------------------------------ status
+
+    def counts(self) -> dict[str, int]:
+        out = {"indexed": 0, "failed": 0, "gone": 0}
+        for status, n in self.db.execute("SELECT status, COUNT(*) FROM photos GROUP BY status"):
+            out[status] = n
+        return out
+
+    def failures(self, limit: int | None = None) -> list[tuple[Path, str]]:
+        roots = {r.id: r for r in self.roots()}
+        sql = "SELECT root_id, path_key, reason FROM photos WHERE status = 'failed' ORDER BY root_id, path_key"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [(roots[rid].absolute(bytes(key)), reason or "") for rid, key, reason in self.db.execute(sql)]
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.outer = False
+
+    def __enter__(self):
+        if self.conn.in_transaction:  # nested: the outer transaction decides
+            self.outer = True
+            return self
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.outer:
+            return False
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+        return False
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Apply each pending migration in its own transaction, bumping user_version with it."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[target - 1](conn)
+            conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for lo in range(0, len(items), size):
+        yield items[lo:lo + size]

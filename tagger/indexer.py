@@ -1,0 +1,331 @@
+"""The one indexing pipeline: scan folders, skip what did not change, decode in parallel, run the model in batches,
+commit each batch atomically.
+
+Why it is shaped like this:
+- An unchanged file (same size and mtime as recorded) is skipped without being opened, so re-indexing a large
+  library costs a directory walk and one catalog query.
+- Each new or changed file is read once; its bytes are hashed (move/rename detection, thumbnail key) and decoded
+  from memory. A file whose content the catalog already knows from a path that disappeared is a move: its row is
+  re-pointed, keeping tags and vectors, and nothing is decoded.
+- Decoding runs in a thread pool (Pillow releases the GIL) while the calling thread runs the model on the previous
+  batch, so both cores stay busy.
+- Every batch is one transaction; stopping (Ctrl-C, the GUI's cancel) finishes the batch in hand, and the next run
+  resumes because committed files now look unchanged.
+- The user's folders are only ever read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from tagger.catalog import Catalog, KnownFile, PhotoRecord, Root
+from tagger.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, sniff
+from tagger.progress import Cancelled, ProgressFn
+
+AUTO_TAGS_PER_PHOTO = 32
+_SUFFIXES = frozenset(s.encode() for s in IMAGE_SUFFIXES)
+
+
+@dataclass
+class IndexStats:
+    scanned: int = 0  # image files found
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    indexed: int = 0  # decoded and embedded in this run
+    failed: int = 0  # recorded with a reason in this run
+    moved: int = 0  # recognised by content, row re-pointed
+    gone: int = 0  # marked gone in this run
+    skipped_dirs: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def images_per_second(self) -> float:
+        done = self.indexed + self.failed
+        return done / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    path_key: bytes  # relative to the root, OS bytes
+    size: int
+    mtime_ns: int
+
+
+# ---------------------------------------------------------------------------- scanning
+
+
+def scan(root: Path, start: bytes = b"", skipped: list | None = None) -> Iterator[FoundFile]:
+    """Image files under ``root/start``, recursively, by extension or (for other names) by content.
+
+    Symlinked folders are followed once (loops are cut by device/inode), hidden entries are skipped, and a folder that
+    cannot be listed is reported in ``skipped`` instead of stopping the scan.
+    """
+    root_b = os.fsencode(root)
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [start]
+    while stack:
+        rel = stack.pop()
+        folder = root_b + (b"/" + rel if rel else b"")
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen_dirs:
+                continue
+            seen_dirs.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            if skipped is not None:
+                skipped.append((os.fsdecode(folder), exc.strerror or str(exc)))
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith(b"."):
+                continue
+            child = rel + b"/" + name if rel else name
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    subdirs.append(child)
+                    continue
+                if not entry.is_file(follow_symlinks=True):
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError:
+                continue  # vanished or a dangling link: not a photo we can index
+            if os.path.splitext(name)[1].lower() in _SUFFIXES or _looks_like_image(entry.path):
+                yield FoundFile(child, st.st_size, st.st_mtime_ns)
+        stack.extend(reversed(subdirs))
+
+
+def _looks_like_image(path: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return sniff(fh.read(32)) is not None
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+@dataclass
+class _Decoded:
+    found: FoundFile
+    digest: str | None = None
+    photo: object | None = None  # DecodedPhoto
+    reason: str | None = None
+    reuse: int | None = None  # photo id whose vectors this content already has
+
+
+def content_hash(data: bytes) -> str:
+    """blake2b-128 of the bytes: fast, and collisions are not a practical concern for photos."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _read_and_decode(root: Root, found: FoundFile, prep, reusable: dict[str, int]) -> _Decoded:
+    path = os.fsencode(root.path) + b"/" + found.path_key
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except PermissionError:
+        return _Decoded(found, reason="permission denied")
+    except FileNotFoundError:
+        return _Decoded(found, reason="file vanished")
+    except IsADirectoryError:
+        return _Decoded(found, reason="not a file")
+    except OSError as exc:
+        return _Decoded(found, reason=f"cannot read file ({exc.strerror or exc})")
+    digest = content_hash(data) if data else None
+    if digest is not None and digest in reusable:
+        return _Decoded(found, digest, reuse=reusable[digest])
+    try:
+        return _Decoded(found, digest, photo=decode_photo(data, prep))
+    except ImageDecodeError as exc:
+        return _Decoded(found, digest, reason=exc.reason)
+    except Exception as exc:  # a decoder bug must never stop indexing
+        return _Decoded(found, digest, reason=f"unexpected decoder error ({type(exc).__name__}: {exc})")
+
+
+# ---------------------------------------------------------------------------- indexing
+
+
+class Indexer:
+    """Indexes folders into a catalog with one engine; reusable for several runs (the GUI keeps one)."""
+
+    def __init__(self, catalog: Catalog, engine, *, batch_size: int = 32, workers: int | None = None):
+        self.catalog = catalog
+        self.engine = engine
+        self.batch_size = batch_size
+        self.workers = workers or max(2, os.cpu_count() or 2)
+
+    @property
+    def model(self) -> str:
+        return self.engine.model_id
+
+    def index(self, folders: Sequence[Path | str], *, progress: ProgressFn | None = None,
+              should_stop: Callable[[], bool] | None = None) -> IndexStats:
+        stats = IndexStats()
+        start = time.perf_counter()
+        plans = [self._plan(Path(f), stats, progress) for f in folders]
+        todo_total = sum(len(p[1]) for p in plans)
+        done = 0
+        try:
+            for root, todo, reusable in plans:
+                for _ in self._process(root, todo, reusable, stats, should_stop):
+                    done += 1
+                    if progress:
+                        progress("indexing", done, todo_total)
+        except Cancelled:
+            stats.cancelled = True
+        stats.seconds = time.perf_counter() - start
+        return stats
+
+    # -- planning: walk, compare with the catalog, mark vanished files gone
+
+    def _plan(self, folder: Path, stats: IndexStats, progress: ProgressFn | None):
+        if not folder.exists():
+            raise FileNotFoundError(f"folder {folder} does not exist")
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        located = self.catalog.locate(folder)
+        root, start = located if located else (self.catalog.add_root(folder), b"")
+        known = self.catalog.known_files(root.id, self.model)
+        todo: list[FoundFile] = []
+        seen: set[int] = set()
+        found_n = 0
+        for found in scan(root.path, start, stats.skipped_dirs):
+            found_n += 1
+            if progress and found_n % 500 == 0:
+                progress("scanning", found_n, 0)
+            k = known.get(found.path_key)
+            if k is not None:
+                seen.add(k.id)
+                if self._unchanged(k, found):
+                    stats.unchanged += 1
+                    continue
+                stats.changed += 1
+            else:
+                stats.new += 1
+            todo.append(found)
+        stats.scanned += found_n
+        prefix = start + b"/" if start else b""
+        missing = [k.id for key, k in known.items()
+                   if k.id not in seen and k.status != "gone" and (not start or key == start or key.startswith(prefix))]
+        stats.gone += self.catalog.mark_gone(missing)
+        # contents the catalog can reuse without decoding: vanished files (moves) and same-path rewrites (touch)
+        gone_hashes = {k.hash: k.id for key, k in known.items()
+                       if k.hash and k.id not in seen and k.has_embedding and k.status != "failed"}
+        same_path = {known[f.path_key].hash: known[f.path_key].id for f in todo
+                     if f.path_key in known and known[f.path_key].hash and known[f.path_key].has_embedding}
+        return root, todo, {**gone_hashes, **same_path}
+
+    @staticmethod
+    def _unchanged(k: KnownFile, found: FoundFile) -> bool:
+        if k.size != found.size or k.mtime_ns != found.mtime_ns:
+            return False
+        return k.status == "failed" or (k.status == "indexed" and k.has_embedding)
+
+    # -- processing: decode in threads, embed in batches, commit per batch
+
+    def _process(self, root: Root, todo: list[FoundFile], reusable: dict[str, int], stats: IndexStats,
+                 should_stop: Callable[[], bool] | None) -> Iterator[None]:
+        if not todo:
+            return
+        prep = self.engine.prep
+        claimed: set[int] = set()
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
+            window = self.batch_size * 2
+            queue: list[Future] = [pool.submit(_read_and_decode, root, f, prep, reusable) for f in todo[:window]]
+            nxt = len(queue)
+            batch: list[_Decoded] = []
+            while queue:
+                if should_stop is not None and should_stop():
+                    for fut in queue:
+                        fut.cancel()
+                    if batch:
+                        self._commit(root, batch, stats)
+                    raise Cancelled()
+                item = queue.pop(0).result()
+                if nxt < len(todo):
+                    queue.append(pool.submit(_read_and_decode, root, todo[nxt], prep, reusable))
+                    nxt += 1
+                if item.reuse is not None:
+                    if item.reuse not in claimed and self._reuse(root, item, stats):
+                        claimed.add(item.reuse)
+                        yield None
+                        continue
+                    item = _read_and_decode(root, item.found, prep, {})  # a second copy: decode it after all
+                batch.append(item)
+                if len(batch) >= self.batch_size:
+                    self._commit(root, batch, stats)
+                    yield from (None for _ in batch)
+                    batch = []
+            if batch:
+                self._commit(root, batch, stats)
+                yield from (None for _ in batch)
+
+    def _reuse(self, root: Root, item: _Decoded, stats: IndexStats) -> bool:
+        photo = self.catalog.photo(item.reuse)
+        if photo is None:
+            return False
+        f = item.found
+        if photo["root_id"] == root.id and bytes(photo["path_key"]) == f.path_key:
+            self.catalog.touch(item.reuse, f.size, f.mtime_ns)
+        else:
+            self.catalog.move(item.reuse, root.id, f.path_key, f.size, f.mtime_ns)
+            stats.moved += 1
+        return True
+
+    def _commit(self, root: Root, batch: list[_Decoded], stats: IndexStats) -> None:
+        ok = [d for d in batch if d.photo is not None]
+        records: list[PhotoRecord] = []
+        if ok:
+            out = self.engine.infer(np.stack([d.photo.pixels for d in ok]))
+            tag_idx, tag_val = self.engine.tag_set.top(out.embeddings, out.top_classes, out.top_probs,
+                                                       AUTO_TAGS_PER_PHOTO)
+            texts = self.engine.tag_set.texts
+            for i, d in enumerate(ok):
+                p = d.photo
+                self._write_thumbnail(d.digest, p.thumbnail)
+                records.append(PhotoRecord(
+                    root.id, d.found.path_key, d.found.size, d.found.mtime_ns, "indexed", hash=d.digest,
+                    width=p.width, height=p.height, format=p.format, taken_at=p.taken_at,
+                    features=out.features[i], top_classes=out.top_classes[i], top_probs=out.top_probs[i],
+                    embedding=out.embeddings[i],
+                    auto_tags=[(texts[j], float(v)) for j, v in zip(tag_idx[i], tag_val[i])],
+                ))
+        for d in batch:
+            if d.photo is None:
+                if d.reason == "file vanished":
+                    continue  # deleted between scan and read: the next run marks it gone
+                records.append(PhotoRecord(root.id, d.found.path_key, d.found.size, d.found.mtime_ns, "failed",
+                                           hash=d.digest, reason=d.reason))
+        self.catalog.write_batch(records, self.engine.backbone, self.model)
+        stats.indexed += len(ok)
+        stats.failed += sum(1 for r in records if r.status == "failed")
+
+    def _write_thumbnail(self, digest: str | None, data: bytes) -> None:
+        if not digest or not data:
+            return
+        path = self.catalog.thumbnail_path(digest)
+        if path.exists():
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # thumbnails are a cache: a full disk must not stop indexing
