@@ -1,0 +1,97 @@
+"""Small helpers shared by the indexing and search benchmarks (timing on a noisy, shared 2-core machine)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+
+CPUS = os.cpu_count() or 1
+
+
+def _system_busy_ticks() -> tuple[int, int] | None:
+    """(busy, total) clock ticks of all CPUs since boot, from /proc/stat (None off Linux)."""
+    try:
+        with open("/proc/stat") as fh:
+            parts = fh.readline().split()
+    except OSError:
+        return None
+    vals = [int(v) for v in parts[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    total = sum(vals[:8])  # guest time is already inside user
+    return total - idle, total
+
+
+@dataclass
+class CpuSample:
+    wall: float
+    own: float  # CPU seconds of this process (all threads)
+    system: tuple[int, int] | None
+
+
+def cpu_sample() -> CpuSample:
+    t = os.times()
+    return CpuSample(time.perf_counter(), t.user + t.system, _system_busy_ticks())
+
+
+def cpu_usage(a: CpuSample, b: CpuSample) -> dict:
+    """How busy the machine was between two samples, in cores: this process, and everything else ("foreign": other
+    people's jobs on a shared machine, which make a timing unreliable)."""
+    wall = max(b.wall - a.wall, 1e-9)
+    own = (b.own - a.own) / wall
+    out = {"wall_s": round(wall, 4), "own_cores": round(own, 2)}
+    if a.system and b.system:
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (b.system[0] - a.system[0]) / hz / wall
+        out["foreign_cores"] = round(max(0.0, busy - own), 2)
+    return out
+
+
+def rss_bytes() -> int:
+    """Current resident set size of this process (VmRSS)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def percentile(values, q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def summary_ms(seconds: list[float]) -> dict:
+    ms = [s * 1000.0 for s in seconds]
+    return {"median_ms": round(statistics.median(ms), 3), "p90_ms": round(percentile(ms, 90), 3),
+            "max_ms": round(max(ms), 3), "min_ms": round(min(ms), 3), "n": len(ms)}
+
+
+def machine() -> dict:
+    import numpy
+    import PIL
+
+    info = {"cpus": CPUS, "python": platform.python_version(), "numpy": numpy.__version__, "pillow": PIL.__version__}
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        info["loadavg_at_start"] = [float(x) for x in open("/proc/loadavg").read().split()[:3]]
+    except OSError:
+        pass
+    return info

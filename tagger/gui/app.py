@@ -1,0 +1,71 @@
+"""Starting the desktop app, and rendering it to a PNG for screenshots (``main.py --screenshot FILE``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tagger.paths import default_db_path
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="tagger-gui", description="Tagger desktop app")
+    p.add_argument("--db", type=Path, default=None, help=f"catalog (default: last used, else {default_db_path()})")
+    p.add_argument("--screenshot", type=Path, metavar="FILE", help="render the window offscreen to FILE and exit")
+    p.add_argument("--search", help="start with this search (screenshots)")
+    p.add_argument("--select", type=Path, metavar="PHOTO", help="start with this photo selected (screenshots)")
+    p.add_argument("--size", default="1400x900", help="window size for screenshots, WIDTHxHEIGHT")
+    p.add_argument("--settings", type=Path, help="settings file (default: the platform's user settings)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from tagger.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Tagger")
+    app.setOrganizationName("Tagger")
+    if args.settings:
+        settings = QSettings(str(args.settings), QSettings.Format.IniFormat)
+    else:
+        settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Tagger", "Tagger")
+    recent = settings.value("recent/catalogs") or []
+    db = args.db or (Path(recent[0]) if recent else default_db_path())
+    window = MainWindow(db, settings)
+    if args.screenshot:
+        return screenshot(window, args)
+    window.show()
+    return app.exec()
+
+
+def screenshot(window, args) -> int:
+    """Bring the window to the requested state, wait until it has settled, save a PNG."""
+    from tagger.gui.services import wait_for
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    wait_for(lambda: window.engine is not None or window.engine_error is not None or window.catalog is None, 300)
+    if args.search and window.engine is not None:
+        window.search_for(args.search)
+        wait_for(lambda: not window.searching, 60)
+    if args.select and window.catalog is not None:
+        pid = window.catalog.find_photo(args.select)
+        if pid is not None and window.select_photo(pid):
+            wait_for(lambda: window.details.preview.pixmap() is not None and not window.details.preview.pixmap().isNull(), 30)
+    wait_for(lambda: not window.cloud_pending, 60)
+    wait_for(lambda: window.model.loader.pending() == 0, 30)
+    wait_for(lambda: False, 0.3)  # let the last thumbnails paint
+    ok = window.grab().save(str(args.screenshot))
+    window.close()
+    print(f"saved {args.screenshot}" if ok else f"could not save {args.screenshot}")
+    return 0 if ok else 1

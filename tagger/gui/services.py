@@ -1,0 +1,190 @@
+"""Background work for the GUI: the engine/search service thread, indexing jobs, thumbnail and preview loaders.
+
+Nothing here decides anything about photos: it runs the core (:mod:`tagger.engine`, :mod:`tagger.indexer`,
+:mod:`tagger.search`) off the GUI thread and turns results into Qt signals. Each thread opens its own catalog
+connection (SQLite connections must not be shared between threads).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from tagger.progress import Cancelled
+
+
+def readable_error(exc: BaseException) -> str:
+    """One line a person can act on, never a traceback."""
+    import errno
+    import sqlite3
+
+    from tagger.catalog import CatalogError
+    from tagger.manifest import IntegrityError
+    from tagger.model_store import ModelError
+
+    if isinstance(exc, (CatalogError, ModelError, IntegrityError)):
+        return str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return "The catalog is locked by another Tagger (or another program). Close it and try again."
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "The disk is full: free some space, then run the indexing again (it resumes where it stopped)."
+    if isinstance(exc, FileNotFoundError):
+        return f"Not found: {exc.filename or exc}"
+    if isinstance(exc, PermissionError):
+        return f"Permission denied: {exc.filename or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class EngineService(QObject):
+    """Lives in its own thread: loads the engine once, then answers search, similar and tag-cloud requests.
+
+    Requests carry a sequence number; the window ignores answers to requests it has since replaced.
+    """
+
+    engine_ready = Signal(object)  # Engine
+    engine_failed = Signal(str)
+    progress = Signal(str, int, int)
+    search_done = Signal(int, object)  # seq, list[Hit]
+    cloud_done = Signal(int, object)  # seq, list[TagWeight]
+    request_failed = Signal(int, str)
+
+    def __init__(self, db_path: Path, backbone: str = "lite0", word_space: Path | None = None):
+        super().__init__()
+        self.db_path = db_path
+        self.backbone = backbone
+        self.word_space = word_space
+        self.engine = None
+        self.library = None
+
+    @Slot()
+    def load(self) -> None:
+        try:
+            from tagger.catalog import Catalog
+            from tagger.engine import Engine
+            from tagger.search import Library
+
+            self.engine = Engine.load(self.backbone, self.word_space,
+                                      progress=lambda s, d, t: self.progress.emit(s, d, t))
+            _ = self.engine.tag_set  # build or load the tag index now, not on the first cloud
+            self.library = Library(Catalog.open(self.db_path), self.engine)
+            self.engine_ready.emit(self.engine)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            traceback.print_exc()
+            self.engine_failed.emit(readable_error(exc))
+
+    @Slot(int, str, object)
+    def search(self, seq: int, text: str, folder) -> None:
+        if self.library is None:
+            return
+        try:
+            self.search_done.emit(seq, self.library.search(text, limit=100_000, folder=folder))
+        except Exception as exc:  # noqa: BLE001
+            self.request_failed.emit(seq, readable_error(exc))
+
+    @Slot(int, int)
+    def similar(self, seq: int, photo_id: int) -> None:
+        if self.library is None:
+            return
+        try:
+            self.search_done.emit(seq, self.library.similar(photo_id, limit=500))
+        except Exception as exc:  # noqa: BLE001
+            self.request_failed.emit(seq, readable_error(exc))
+
+    @Slot(int, object)
+    def cloud(self, seq: int, photo_ids) -> None:
+        if self.library is None:
+            return
+        try:
+            ids = list(photo_ids) if photo_ids is not None else self.library.table().ids.tolist()
+            sample = ids if len(ids) <= 5000 else ids[:: max(1, len(ids) // 5000)]  # a big library: sample it
+            self.cloud_done.emit(seq, self.library.tag_cloud(sample, limit=40))
+        except Exception as exc:  # noqa: BLE001
+            self.request_failed.emit(seq, readable_error(exc))
+
+
+class IndexJob(QThread):
+    """Indexes folders in the background; ``cancel()`` stops after the batch in hand (nothing half-written)."""
+
+    progress = Signal(str, int, int)
+    finished_ok = Signal(object)  # IndexStats
+    failed = Signal(str)
+
+    def __init__(self, db_path: Path, engine, folders: list[Path]):
+        super().__init__()
+        self.db_path = db_path
+        self.engine = engine
+        self.folders = folders
+        self._stop = False
+
+    def cancel(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        from tagger.catalog import Catalog
+        from tagger.indexer import Indexer
+
+        try:
+            with Catalog.open(self.db_path) as catalog:
+                stats = Indexer(catalog, self.engine).index(
+                    self.folders, progress=lambda s, d, t: self.progress.emit(s, d, t),
+                    should_stop=lambda: self._stop)
+            self.finished_ok.emit(stats)
+        except Cancelled:
+            self.failed.emit("Indexing cancelled.")
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(readable_error(exc))
+
+
+class ImageSignals(QObject):
+    loaded = Signal(object, QImage)  # key, image (null image if it could not be read)
+
+
+class ThumbnailTask(QRunnable):
+    """Reads one cached thumbnail (a small JPEG) into a QImage off the GUI thread."""
+
+    def __init__(self, key: object, path: Path, signals: ImageSignals):
+        super().__init__()
+        self.key, self.path, self.signals = key, path, signals
+
+    def run(self) -> None:
+        image = QImage(str(self.path))
+        self.signals.loaded.emit(self.key, image)
+
+
+class PreviewTask(QRunnable):
+    """Decodes the original photo upright at about ``side`` pixels for the details panel."""
+
+    def __init__(self, key: object, path: Path, side: int, signals: ImageSignals):
+        super().__init__()
+        self.key, self.path, self.side, self.signals = key, path, side, signals
+
+    def run(self) -> None:
+        from PIL import Image
+
+        from tagger.imageio import ImageDecodeError, open_upright
+
+        try:
+            img = open_upright(self.path, min_side=self.side)
+            img.thumbnail((self.side, self.side), Image.Resampling.LANCZOS)
+            data = img.tobytes("raw", "RGB")
+            qimg = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888).copy()
+        except (ImageDecodeError, OSError):
+            qimg = QImage()
+        self.signals.loaded.emit(self.key, qimg)
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    """Process events until ``predicate()`` holds (screenshots and tests; never used inside the running app)."""
+    from PySide6.QtCore import QCoreApplication
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()

@@ -1,0 +1,283 @@
+"""Panels of the main window: tag cloud, photo details, welcome page, failures and settings dialogs.
+
+Presentation only: they show what the core computed and emit signals for what the user asked.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+from pathlib import Path
+from typing import Sequence
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class TagCloud(QTextBrowser):
+    """Words sized by weight; clicking a word emits ``tag_clicked``."""
+
+    tag_clicked = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.anchorClicked.connect(self._clicked)
+        self.setMinimumHeight(48)
+        self.words: list[str] = []
+        self._title = ""
+
+    def set_tags(self, tags: Sequence, title: str = "") -> None:
+        """``tags``: objects with ``tag`` and ``weight`` (strongest first)."""
+        self.words = [t.tag for t in tags]
+        self._title = title
+        if not tags:
+            self.setHtml(f"<p style='color:gray'>{html.escape(title)}<br>no tags yet</p>")
+            return
+        top = max(t.weight for t in tags) or 1.0
+        spans = []
+        for i, t in enumerate(sorted(tags, key=lambda t: t.tag)):
+            size = 11 + round(15 * (t.weight / top) ** 0.7)
+            shade = 120 + round(135 * (t.weight / top) ** 0.5)
+            spans.append(f"<a href='tag:{html.escape(t.tag, quote=True)}' style='font-size:{size}px; "
+                         f"color:rgb(80,{shade // 2 + 60},{shade}); text-decoration:none'>{html.escape(t.tag)}</a>")
+        head = f"<div style='color:gray; font-size:11px'>{html.escape(title)}</div>" if title else ""
+        self.setHtml(head + "<p style='line-height:150%'>" + " &nbsp; ".join(spans) + "</p>")
+
+    def _clicked(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith("tag:"):
+            self.tag_clicked.emit(QUrl.fromPercentEncoding(text[4:].encode()))
+
+
+class DetailsPanel(QWidget):
+    """Large upright preview, facts, automatic tags with weights, user tags to add/remove, find similar."""
+
+    similar_requested = Signal(int)
+    open_requested = Signal(int)
+    reveal_requested = Signal(int)
+    tag_clicked = Signal(str)
+    user_tag_added = Signal(int, str)
+    user_tag_removed = Signal(int, str)
+
+    def __init__(self):
+        super().__init__()
+        self.photo_id: int | None = None
+        layout = QVBoxLayout(self)
+        self.preview = QLabel("No photo selected")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(200, 120)
+        self.preview.setStyleSheet("background:#222; color:#888; border-radius:6px")
+        layout.addWidget(self.preview, 3)
+        self.facts = QLabel()
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.facts)
+        layout.addWidget(QLabel("<b>Automatic tags</b>"))
+        self.auto = TagCloud()
+        self.auto.setMaximumHeight(130)
+        self.auto.setMinimumHeight(40)
+        self.auto.tag_clicked.connect(self.tag_clicked)
+        layout.addWidget(self.auto)
+        layout.addWidget(QLabel("<b>Your tags</b>"))
+        self.user = QListWidget()
+        self.user.setMaximumHeight(90)
+        self.user.setMinimumHeight(30)
+        layout.addWidget(self.user)
+        row = QHBoxLayout()
+        self.new_tag = QLineEdit()
+        self.new_tag.setPlaceholderText("add a tag and press Enter")
+        self.new_tag.returnPressed.connect(self._add)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self._remove)
+        row.addWidget(self.new_tag)
+        row.addWidget(remove)
+        layout.addLayout(row)
+        buttons = QHBoxLayout()
+        self.similar_button = QPushButton("Find similar")
+        self.similar_button.clicked.connect(lambda: self.photo_id is not None and self.similar_requested.emit(self.photo_id))
+        open_button = QPushButton("Open")
+        open_button.clicked.connect(lambda: self.photo_id is not None and self.open_requested.emit(self.photo_id))
+        reveal = QPushButton("Show in folder")
+        reveal.clicked.connect(lambda: self.photo_id is not None and self.reveal_requested.emit(self.photo_id))
+        for b in (self.similar_button, open_button, reveal):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self.setEnabled(False)
+
+    def show_photo(self, photo_id: int | None, info: dict | None = None, path: Path | None = None,
+                   auto_tags: Sequence = (), user_tags: Sequence[str] = ()) -> None:
+        self.photo_id = photo_id
+        self.setEnabled(photo_id is not None)
+        if photo_id is None or info is None:
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText("No photo selected")
+            self.facts.setText("")
+            self.auto.set_tags([])
+            self.user.clear()
+            return
+        self.preview.setText("loading…")
+        taken = info.get("taken_at") or "unknown date"
+        size = _size(info.get("size") or 0)
+        dims = f"{info.get('width')}×{info.get('height')}" if info.get("width") else ""
+        indexed = _dt.datetime.fromtimestamp(info.get("indexed_at") or 0).strftime("%Y-%m-%d %H:%M")
+        self.facts.setText(
+            f"<b>{html.escape(path.name if path else '')}</b><br>"
+            f"{html.escape(str(taken))} · {dims} · {size} · {html.escape(info.get('format') or '')}<br>"
+            f"<span style='color:gray'>{html.escape(str(path.parent) if path else '')}</span><br>"
+            f"<span style='color:gray'>indexed {indexed}</span>")
+        self.auto.set_tags(list(auto_tags)[:20])
+        self.user.clear()
+        self.user.addItems(list(user_tags))
+
+    def set_preview(self, pixmap: QPixmap | None) -> None:
+        if pixmap is None or pixmap.isNull():
+            self.preview.setText("preview unavailable")
+            return
+        self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
+
+    def _add(self) -> None:
+        text = " ".join(self.new_tag.text().split())
+        if text and self.photo_id is not None:
+            self.user_tag_added.emit(self.photo_id, text)
+        self.new_tag.clear()
+
+    def _remove(self) -> None:
+        item = self.user.currentItem()
+        if item is not None and self.photo_id is not None:
+            self.user_tag_removed.emit(self.photo_id, item.text())
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
+class WelcomePage(QWidget):
+    """First run: choose a photo folder, or reopen a recent library."""
+
+    folder_chosen = Signal(Path)
+    reopen = Signal(Path)
+
+    def __init__(self):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        title = QLabel("<h1>Tagger</h1><p>Find and tag your photos by meaning.</p>"
+                       "<p>Choose a folder of photos: Tagger indexes it in the background (your files are only "
+                       "read, never changed) and you can search it with any words.</p>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        self.error = QLabel()
+        self.error.setStyleSheet("color:#c0392b")
+        self.error.setWordWrap(True)
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.choose = QPushButton("Choose a photo folder…")
+        self.choose.setMinimumHeight(40)
+        self.choose.clicked.connect(self._choose)
+        layout.addWidget(self.choose, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.recent = QListWidget()
+        self.recent.setMaximumWidth(600)
+        self.recent.itemActivated.connect(lambda item: self.reopen.emit(Path(item.text())))
+        self.recent_label = QLabel("Recent libraries (double-click to reopen):")
+        layout.addWidget(self.recent_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.recent, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+    def set_recent(self, catalogs: Sequence[str]) -> None:
+        self.recent.clear()
+        self.recent.addItems(list(catalogs))
+        self.recent.setVisible(bool(catalogs))
+        self.recent_label.setVisible(bool(catalogs))
+
+    def show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a photo folder")
+        if folder:
+            self.folder_chosen.emit(Path(folder))
+
+
+class FailuresDialog(QDialog):
+    """Files that could not be indexed, each with its reason."""
+
+    def __init__(self, failures: Sequence[tuple[Path, str]], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"{len(failures)} files could not be indexed")
+        self.resize(900, 420)
+        layout = QVBoxLayout(self)
+        table = QTableWidget(len(failures), 2)
+        table.setHorizontalHeaderLabels(["File", "Reason"])
+        for i, (path, reason) in enumerate(failures):
+            table.setItem(i, 0, QTableWidgetItem(str(path)))
+            table.setItem(i, 1, QTableWidgetItem(reason))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.table = table
+
+
+class SettingsDialog(QDialog):
+    """Backbone, word space and thumbnail size; library folders are managed from the Library menu."""
+
+    def __init__(self, backbone: str, word_space: str, thumb_size: int, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        self.backbone = QComboBox()
+        self.backbone.addItems(["lite0", "lite2"])
+        self.backbone.setCurrentText(backbone)
+        form.addRow("Backbone (lite2: +3% accuracy, half the speed)", self.backbone)
+        ws_row = QHBoxLayout()
+        self.word_space = QLineEdit(word_space)
+        self.word_space.setPlaceholderText("default (GloVe 6B, built on this machine)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        ws_row.addWidget(self.word_space)
+        ws_row.addWidget(browse)
+        form.addRow("Word space (fastText .bin)", ws_row)
+        self.thumb = QSlider(Qt.Orientation.Horizontal)
+        self.thumb.setRange(96, 320)
+        self.thumb.setValue(thumb_size)
+        form.addRow("Thumbnail size", self.thumb)
+        note = QLabel("Changing the backbone or word space builds a new model and re-indexes your photos.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color:gray")
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a fastText .bin", "", "fastText models (*.bin)")
+        if path:
+            self.word_space.setText(path)
