@@ -34,9 +34,10 @@ class ThumbnailLoader(QObject):
 
     loaded = Signal(str, QImage)
 
-    def __init__(self, path_for: Callable[[str], Path], threads: int = 2, max_pending: int = 400):
+    def __init__(self, path_for: Callable[[str], Path], threads: int = 2, max_pending: int = 400, size: int = 160):
         super().__init__()
         self._path_for = path_for
+        self.size = size  # images are scaled to this in the worker, so the GUI thread only wraps them
         self._pending: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
         self._max_pending = max_pending
@@ -81,10 +82,16 @@ class _LoaderWorker(QRunnable):
     def run(self) -> None:
         while (key := self.loader._next()) is not None:
             image = QImage(str(self.loader._path_for(key)))
+            size = self.loader.size
+            if not image.isNull() and max(image.width(), image.height()) > size:
+                image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                     Qt.TransformationMode.SmoothTransformation)
             self.loader.loaded.emit(key, image)
 
 
 class PhotoGridModel(QAbstractListModel):
+    thumbnails_arrived = Signal()
+
     def __init__(self, thumbnail_path: Callable[[str], Path], thumb_size: int = 160, cache_size: int = 4000):
         super().__init__()
         self._rows: list[GridRow] = []
@@ -96,7 +103,7 @@ class PhotoGridModel(QAbstractListModel):
         self.thumb_size = thumb_size
         self._placeholder = _placeholder(thumb_size)
         self._broken = _placeholder(thumb_size, QColor(90, 60, 60))
-        self.loader = ThumbnailLoader(thumbnail_path)
+        self.loader = ThumbnailLoader(thumbnail_path, size=thumb_size)
         self.loader.loaded.connect(self._on_loaded)
 
     # -- contents
@@ -119,6 +126,7 @@ class PhotoGridModel(QAbstractListModel):
     def set_thumb_size(self, size: int) -> None:
         self.beginResetModel()
         self.thumb_size = size
+        self.loader.size = size
         self._cache.clear()
         self._requested.clear()
         self._placeholder = _placeholder(size)
@@ -163,14 +171,13 @@ class PhotoGridModel(QAbstractListModel):
         if image.isNull():
             self._missing.add(key)
         else:
-            pix = QPixmap.fromImage(image.scaled(self.thumb_size, self.thumb_size, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.SmoothTransformation))
-            self._cache[key] = pix
+            self._cache[key] = QPixmap.fromImage(image)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        for i in self._rows_by_hash.get(key, ()):
-            idx = self.index(i)
-            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+        if key in self._rows_by_hash:
+            # not dataChanged: a hash may sit on rows all over a 100k list, and the view would walk that span.
+            # The view repaints what is on screen, which asks data() again for just those rows.
+            self.thumbnails_arrived.emit()
 
     def loaded_count(self) -> int:
         return len(self._cache)
@@ -194,6 +201,7 @@ class PhotoGrid(QListView):
     def __init__(self, model: PhotoGridModel):
         super().__init__()
         self.setModel(model)
+        model.thumbnails_arrived.connect(self.viewport().update)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
