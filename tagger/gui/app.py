@@ -17,6 +17,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--screenshot", type=Path, metavar="FILE", help="render the window offscreen to FILE and exit")
     p.add_argument("--search", help="start with this search (screenshots)")
     p.add_argument("--select", type=Path, metavar="PHOTO", help="start with this photo selected (screenshots)")
+    p.add_argument("--index", type=Path, metavar="FOLDER", help="add this folder to the library and index it")
     p.add_argument("--size", default="1400x900", help="window size for screenshots, WIDTHxHEIGHT")
     p.add_argument("--settings", type=Path, help="settings file (default: the platform's user settings)")
     return p.parse_args(argv)
@@ -41,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     recent = settings.value("recent/catalogs") or []
     db = args.db or (Path(recent[0]) if recent else default_db_path())
     window = MainWindow(db, settings)
+    if args.index:
+        window.add_folder(args.index)
     if args.screenshot:
         return screenshot(window, args)
     window.show()
@@ -55,6 +58,14 @@ def screenshot(window, args) -> int:
     window.resize(width, height)
     window.show()
     wait_for(lambda: window.engine is not None or window.engine_error is not None or window.catalog is None, 300)
+    if args.index:  # show indexing under way: wait until about a third is done
+        wait_for(lambda: window.indexing and window.progress.maximum() > 0
+                 and window.progress.value() >= window.progress.maximum() // 3, 300)
+        wait_for(lambda: window.model.loader.pending() == 0, 10)
+        ok = window.grab().save(str(args.screenshot))
+        window.close()
+        print(f"saved {args.screenshot}" if ok else f"could not save {args.screenshot}")
+        return 0 if ok else 1
     if args.search and window.engine is not None:
         window.search_for(args.search)
         wait_for(lambda: not window.searching, 60)

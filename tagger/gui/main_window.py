@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         side.setSizes([260, 640])
         split.addWidget(side)
         split.setSizes([900, 380])
-        outer.addWidget(split)
+        outer.addWidget(split, 1)
         self.stack.addWidget(main)
         self.main_page = main
 
@@ -154,6 +154,11 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.cancel_button.hide()
         sb.addWidget(self.cancel_button)
+        self.message = QLabel()  # our own line: QStatusBar.showMessage would paint over the widgets above
+        self.message.setStyleSheet("color:#555")
+        sb.addWidget(self.message, 1)
+        self._message_timer = QTimer(self, singleShot=True)
+        self._message_timer.timeout.connect(self.message.clear)
         self.model_label = QLabel("loading model…")
         self.model_label.setStyleSheet("color:gray")
         sb.addPermanentWidget(self.model_label)
@@ -192,6 +197,12 @@ class MainWindow(QMainWindow):
         act.triggered.connect(slot)
         menu.addAction(act)
         return act
+
+    def notify(self, text: str, msecs: int = 8000) -> None:
+        """A passing message in the status bar (errors that need a decision use a dialog instead)."""
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self._message_timer.start(msecs)
 
     def _restore_geometry(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -397,7 +408,7 @@ class MainWindow(QMainWindow):
             self.result_label.setText("search failed")
         if seq == self._cloud_seq:
             self.cloud_pending = False
-        self.statusBar().showMessage(message, 8000)
+        self.notify(message, 8000)
 
     # ------------------------------------------------------------------ selection, cloud, details
 
@@ -492,7 +503,7 @@ class MainWindow(QMainWindow):
             return None
         path = self.catalog.photo_paths([photo_id]).get(photo_id)
         if path is None or not path.exists():
-            self.statusBar().showMessage(f"the file is gone: {path}", 8000)
+            self.notify(f"the file is gone: {path}", 8000)
             return None
         return path
 
@@ -529,7 +540,7 @@ class MainWindow(QMainWindow):
         if self.catalog is not None:
             missing = [r.path for r in self.catalog.roots() if not r.path.is_dir()]
             if missing:
-                self.statusBar().showMessage("folder gone (is the drive connected?): " + ", ".join(map(str, missing)), 10000)
+                self.notify("folder gone (is the drive connected?): " + ", ".join(map(str, missing)), 10000)
             self.start_indexing([r.path for r in self.catalog.roots() if r.path.is_dir()])
 
     def start_indexing(self, folders: list[Path]) -> None:
@@ -537,7 +548,7 @@ class MainWindow(QMainWindow):
             return
         if self.engine is None:
             self._pending_index.extend(folders)
-            self.statusBar().showMessage("indexing starts when the model is ready…", 5000)
+            self.notify("indexing starts when the model is ready…", 5000)
             return
         if self.index_job is not None and self.index_job.isRunning():
             self._pending_index.extend(folders)
@@ -587,11 +598,11 @@ class MainWindow(QMainWindow):
             msg = "indexing cancelled: " + msg + " (it resumes next time)"
         for folder, why in stats.skipped_dirs:
             msg += f"; could not read {folder}: {why}"
-        self.statusBar().showMessage(msg, 15000)
+        self.notify(msg, 15000)
 
     def _index_failed(self, message: str) -> None:
         self._index_done()
-        self.statusBar().showMessage(message, 15000)
+        self.notify(message, 15000)
         if "cancelled" not in message:
             QMessageBox.warning(self, "Tagger: indexing stopped", message)
 
