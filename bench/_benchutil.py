@@ -118,3 +118,32 @@ def wait_for_quiet(max_wait: float, threshold: float = 0.3, log=None) -> float |
             warned = True
         load = foreign_load(1.0)
     return load
+
+
+def malloc_trim() -> None:
+    """Give freed heap memory back to the OS (glibc), so RSS reflects live data rather than freed temporaries."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM (Linux >= 4.0: write 5 to /proc/self/clear_refs); False when not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    """Peak resident set size (VmHWM) since start or the last reset_peak_rss()."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0

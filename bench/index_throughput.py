@@ -51,14 +51,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _benchutil import CPUS, cpu_sample, cpu_usage, machine, wait_for_quiet  # noqa: E402
 from _phone_photos import ensure_photos  # noqa: E402
 
-from tagger import imageio  # noqa: E402
 from tagger.catalog import Catalog, PhotoRecord  # noqa: E402
 from tagger.engine import Engine  # noqa: E402
 from tagger.imageio import decode_photo  # noqa: E402
 from tagger.indexer import AUTO_TAGS_PER_PHOTO, Indexer, content_hash  # noqa: E402
 
 DEFAULT_BATCH = 32  # Indexer's defaults, restated so the report can name them
-DEFAULT_WORKERS = max(2, os.cpu_count() or 2)
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 2)
 
 
 def log(msg: str) -> None:
@@ -208,7 +207,21 @@ def breakdown(engines: Engines, photos: list[Path], n: int = 32, repeat: int = 3
 
 
 def run_tagger(engines: Engines, folder: Path, n: int, workers: int, batch: int, threads: int, spinning: bool,
-               quiet_wait: float) -> dict:
+               quiet_wait: float, retries: int = 2, busy: float = 0.3) -> dict:
+    """One timed run; re-run (up to ``retries`` times) when other processes used more than ``busy`` cores meanwhile,
+    keeping the least disturbed run."""
+    runs = []
+    for _ in range(retries + 1):
+        runs.append(_run_tagger_once(engines, folder, n, workers, batch, threads, spinning, quiet_wait))
+        if (runs[-1]["foreign_cores"] or 0) <= busy:
+            break
+    row = min(runs, key=lambda r: r["foreign_cores"] or 0)
+    row["attempts"] = len(runs)
+    return row
+
+
+def _run_tagger_once(engines: Engines, folder: Path, n: int, workers: int, batch: int, threads: int, spinning: bool,
+                     quiet_wait: float) -> dict:
     engine = engines.get(threads, spinning)
     foreign_before = wait_for_quiet(quiet_wait, log=log)
     with tempfile.TemporaryDirectory(prefix="tagger-bench-") as tmp:
@@ -230,7 +243,7 @@ def run_tagger(engines: Engines, folder: Path, n: int, workers: int, batch: int,
 # ---------------------------------------------------------------------------- naive baseline
 
 
-def naive_run(photos: list[Path], batch: int, quiet_wait: float) -> dict:
+def naive_run(photos: list[Path], batch: int, quiet_wait: float, retries: int = 1, busy: float = 0.3) -> dict:
     import torch
 
     from tagger.backbone import FeaturesAndLogits, load_backbone
@@ -257,6 +270,19 @@ def naive_run(photos: list[Path], batch: int, quiet_wait: float) -> dict:
         thumb = img.resize((round(w / t), round(h / t)), Image.Resampling.BICUBIC)
         thumb.save(thumb_dir / f"{digest}.jpg", "JPEG", quality=85)
         return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+    runs = []
+    for _ in range(retries + 1):
+        runs.append(_naive_once(model, prepare, photos, batch, quiet_wait))
+        if (runs[-1]["foreign_cores"] or 0) <= busy:
+            break
+    row = min(runs, key=lambda r: r["foreign_cores"] or 0)
+    row["attempts"] = len(runs)
+    return row
+
+
+def _naive_once(model, prepare, photos: list[Path], batch: int, quiet_wait: float) -> dict:
+    import torch
 
     foreign_before = wait_for_quiet(quiet_wait, log=log)
     outputs = []

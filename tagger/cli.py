@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from tagger import __version__
-from tagger.backbone import BACKBONES, DEFAULT_BACKBONE
+from tagger.backbone_specs import BACKBONES, DEFAULT_BACKBONE
 from tagger.paths import default_db_path
 
 

@@ -55,19 +55,34 @@ class Inference:
     logits: np.ndarray  # (n, 1000)
 
 
+def default_model_threads() -> int:
+    """onnxruntime threads for the model: a quarter of the cores. The model runs beside the decoding threads, which
+    are the bottleneck; two pools each sized to all cores oversubscribe a laptop (bench/index_throughput.py, 2 cores:
+    1 model thread + 4 decoders 42.8 images/s, 2 + 2 at 40.0; CPU time per photo 43.5 ms against 51 ms)."""
+    return max(1, (os.cpu_count() or 2) // 4)
+
+
 class Engine:
     """A verified model, its onnxruntime session and its word space."""
 
     def __init__(self, folder: Path, manifest: dict[str, Any], threads: int | None = None):
-        from tagger.wordspace import WordSpace
-
         self.folder = folder
         self.manifest = manifest
+        self.threads = threads if threads is not None else default_model_threads()
         self.prep = Preprocessing.from_json(manifest["preprocessing"])
         self.top_t = int(manifest["projection"]["top_t"])
-        self.runtime = ModelRuntime.open(folder / manifest["onnx"]["file"], threads=threads)
-        self.word_space = WordSpace.load(artefact_path(folder, manifest["word_space"]["path"]).resolve())
         self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
+
+    @cached_property
+    def runtime(self) -> ModelRuntime:
+        """The onnxruntime session, opened on first use: re-indexing an unchanged library never needs it."""
+        return ModelRuntime.open(self.folder / self.manifest["onnx"]["file"], threads=self.threads)
+
+    @cached_property
+    def word_space(self):
+        from tagger.wordspace import WordSpace
+
+        return WordSpace.load(artefact_path(self.folder, self.manifest["word_space"]["path"]).resolve())
 
     @classmethod
     def load(cls, backbone: str = "lite0", word_space: Path | None = None, *, top_t: int = DEFAULT_TOP_T,

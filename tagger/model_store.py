@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tagger.backbone import BACKBONES, DEFAULT_BACKBONE
+from tagger.backbone_specs import BACKBONES, DEFAULT_BACKBONE
 from tagger.manifest import IntegrityError, load_verified, sha256_file, write_json_atomic
 from tagger.paths import models_dir
 from tagger.progress import ProgressFn

@@ -22,6 +22,7 @@ from tagger.scoring import LabelSet
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
 MIN_CLOUD_WEIGHT = 0.1  # relative to the strongest tag: weaker words are noise, however diverse
+SLICE_MAX_CLASSES = 300  # above this, multiplying the whole evidence matrix beats copying its columns
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Library:
         self._table: EmbeddingTable | None = None
         self._evidence: sparse.csc_matrix | None = None
         self._version: tuple | None = None
+        self._writes_seen: tuple | None = None  # (data_version, total_changes) when _photos_version was computed
+        self._photos_version: tuple = ()
 
     # -- the in-memory table, reloaded when the catalog changed
 
@@ -78,10 +81,17 @@ class Library:
         return self._table
 
     def _data_version(self) -> tuple:
-        row = self.catalog.db.execute(
-            "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(status = 'indexed'), 0), "
-            "COALESCE(MAX(indexed_at), 0) FROM photos").fetchone()
-        return tuple(row)
+        """What the photos table looks like, recomputed only after a write: ``PRAGMA data_version`` moves when another
+        connection commits and ``total_changes`` counts this connection's writes, both O(1), whereas the aggregate
+        scans every photo (~17 ms per query at 100k photos, ~150 ms at 1M)."""
+        conn = self.catalog.db.conn
+        writes = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        if writes != self._writes_seen:
+            row = conn.execute(
+                "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COALESCE(SUM(status = 'indexed'), 0), "
+                "COALESCE(MAX(indexed_at), 0) FROM photos").fetchone()
+            self._photos_version, self._writes_seen = tuple(row), writes
+        return self._photos_version
 
     # -- free-text search
 
@@ -99,16 +109,21 @@ class Library:
         q = query_text(text)
         words = q.split()
         parts = [q] if len(words) <= 1 or wordnet().synsets(q) else words
-        return table.ids, np.mean([self._label_scores(p, table) for p in parts], axis=0)
-
-    def _label_scores(self, text: str, table: EmbeddingTable) -> np.ndarray:
-        labels = LabelSet.build([text], self.engine.word_space.text_vectors([text]), self.engine.class_vectors)
-        word = table.vectors @ labels.vectors[0]
-        if not labels.uses_wordnet:
-            return word
-        col = labels.affinity[:, 0].tocoo()
-        taxo = self._evidence[:, col.row] @ col.data
-        return 0.5 * (word + np.asarray(taxo).ravel())
+        labels = LabelSet.build(parts, self.engine.word_space.text_vectors(parts), self.engine.class_vectors)
+        word = labels.vectors @ table.vectors.T  # (parts, N): one pass over the matrix for all words
+        affinity = labels.affinity.tocsc()
+        for j in range(len(parts)):
+            col = affinity[:, j].tocoo()
+            if not col.nnz:
+                continue
+            if col.nnz <= SLICE_MAX_CLASSES:  # a specific word: only its classes' columns are touched
+                taxo = self._evidence[:, col.row] @ col.data
+            else:  # a general word ("food", "sports") reaches most classes: one pass, no column copy
+                dense = np.zeros(self._evidence.shape[1], np.float32)
+                dense[col.row] = col.data
+                taxo = self._evidence @ dense
+            word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.scoring.fused
+        return table.ids, word.mean(axis=0) if len(parts) > 1 else word[0]
 
     def search(self, text: str, limit: int = 20, folder: Path | str | None = None) -> list[Hit]:
         ids, scores = self.scores(text)
