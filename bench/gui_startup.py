@@ -127,7 +127,7 @@ def scroll(db: Path, steps: int = 200) -> dict:
     from tagger.gui.grid import PhotoGridModel
     from tagger.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # noqa: F841 - must exist while the window lives
     win = MainWindow(db, QSettings(str(OUT / "bench-settings.ini"), QSettings.Format.IniFormat), start_engine=False)
     win.resize(1400, 900)
     win.show()

@@ -336,7 +336,7 @@ def measure_size(n: int, engine: Engine, tmp: Path, args, seed: int) -> dict:
 
 def cold_start(db: Path, engine: Engine, table: EmbeddingTable, repeat: int) -> dict:
     """Loading the table from the catalog, as the first search of a new process does (page cache warm)."""
-    loads, tables = [], []
+    loads = []
     for _ in range(repeat):
         catalog = Catalog.open(db)
         lib = Library(catalog, engine)

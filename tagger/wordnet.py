@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
+
 from tagger.paths import resource_path
 
 
@@ -133,11 +135,9 @@ def _up_distances(net: WordNet, wnid: str) -> dict[str, int]:
 
 
 @lru_cache(maxsize=1)
-def _classes_under() -> dict[str, tuple["np.ndarray", "np.ndarray"]]:
+def _classes_under() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For every synset above (or equal to) an ImageNet class: the indices of the classes below it and how many
     is-a hops below it each one sits."""
-    import numpy as np
-
     net = wordnet()
     under: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for c in imagenet_classes():
@@ -174,12 +174,10 @@ def senses(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
-def class_affinity(text: str, gamma: float = 0.5, delta: float = 1.0) -> "np.ndarray":
+def class_affinity(text: str, gamma: float = 0.5, delta: float = 1.0) -> np.ndarray:
     """How much each ImageNet class counts as evidence for ``text`` in the taxonomy: 1 for the label's own synset and
     its descendants (a wallaby is a kangaroo), ``gamma**h`` when the classes meet the label h hops above it (a gazelle
     is a cousin of a gerenuk), max over the label's senses; zeros when WordNet does not know the text."""
-    import numpy as np
-
     out = np.zeros(1000, np.float32)
     net, under = wordnet(), _classes_under()
     for sense in senses(text):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -10,3 +11,9 @@ SHARED = Path(os.environ["TAGGER_SHARED_DATA"]) if os.environ.get("TAGGER_SHARED
     Path(__file__).resolve().parents[1].parent / "shared" / "data")
 CALTECH = SHARED / "caltech101"
 PHOTO_FOLDER = SHARED / "photo_folder"
+
+
+def digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root``, by relative path: proof that nothing was written."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 import torch
 
 from tagger.engine import Engine
-from tagger.manifest import read_manifest
 from tagger.model_store import ModelError, ensure_model
 from tagger.runtime import CPU
 

@@ -14,7 +14,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QItemSelectionModel, QSettings, QUrl  # noqa: E402
 
 from tagger.catalog import Catalog  # noqa: E402
-from tagger.gui.grid import PHOTO_ID_ROLE  # noqa: E402
 from tagger.gui.main_window import MainWindow  # noqa: E402
 from tagger.indexer import Indexer  # noqa: E402
 

@@ -6,10 +6,8 @@ TIFF, GIF, broken and mislabelled files); the rest on small files made here.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -20,7 +18,7 @@ from PIL import Image
 
 from tagger import imageio
 
-from .shared import PHOTO_FOLDER
+from .shared import digests as _digests
 from tagger.imageio import (
     IMAGE_SUFFIXES,
     MAX_PIXELS,
@@ -58,19 +56,10 @@ REASON_PREFIXES = ("empty file (", "not an image (", "truncated or corrupt image
 # ---------------------------------------------------------------------------------------------------- fixtures
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    """A private copy of the shared photo folder (the shared one is read-only and must stay untouched)."""
-    if not PHOTO_FOLDER.is_dir():
-        pytest.skip(f"shared photo folder not available at {PHOTO_FOLDER} (set TAGGER_SHARED_DATA)")
-    copy = tmp_path_factory.mktemp("photos") / "photo_folder"
-    shutil.copytree(PHOTO_FOLDER, copy)
-    return copy
+def folder(photo_folder_copy) -> Path:
+    """The session's private copy of the shared photo folder (the shared one is read-only and must stay untouched)."""
+    return photo_folder_copy
 
 
 @pytest.fixture(scope="module")

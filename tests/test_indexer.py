@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tagger import indexer as indexer_mod
 from tagger.catalog import Catalog
 from tagger.indexer import Indexer, scan
+
+from .shared import digests as _digests
 
 EXPECTED_FAILED = {
     "broken-synthetic/zero_bytes.jpg": "empty file",
@@ -23,11 +22,6 @@ EXPECTED_FAILED = {
     "pillow-samples/broken_data_stream.png": "truncated or corrupt",
     "pillow-samples/decompression_bomb.gif": "decompression bomb refused",
 }
-
-
-def _digests(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from tagger.catalog import Catalog, CatalogError
 from tagger.gui.grid import PHOTO_ID_ROLE, GridRow, PhotoGrid, PhotoGridModel
-from tagger.gui.services import EngineService, ImageSignals, IndexJob, PreviewTask, readable_error
+from tagger.gui.services import EngineService, ImageSignals, IndexJob, PreviewTask
 from tagger.gui.widgets import DetailsPanel, FailuresDialog, SettingsDialog, TagCloud, WelcomePage
 
 SEARCH_DEBOUNCE_MS = 250
