@@ -132,10 +132,10 @@ def _notice(message: str) -> None:
     print(f"tagger: {message}", file=sys.stderr)
 
 
-def _engine(args, progress):
+def _engine(args, progress, threads: int | None = None):
     from tagger.engine import Engine
 
-    return Engine.load(args.backbone, args.word_space, progress=progress, notice=_notice)
+    return Engine.load(args.backbone, args.word_space, progress=progress, notice=_notice, threads=threads)
 
 
 def cmd_info(args, progress) -> int:
@@ -202,8 +202,11 @@ def cmd_build_model(args, progress) -> int:
 def cmd_eval(args, progress) -> int:
     from tagger.evaluate import evaluate, read_dataset
 
+    import os
+
     dataset = read_dataset(args.dir, args.labels, args.images)
-    engine = _engine(args, progress)
+    # evaluation sets are small photos: decoding is cheap and the model is the bottleneck, so it gets every core
+    engine = _engine(args, progress, threads=os.cpu_count())
     result = evaluate(engine, dataset, batch_size=args.batch_size, progress=progress)
     progress.close()
     for f in result["failures"]:
