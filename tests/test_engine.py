@@ -105,3 +105,37 @@ def test_damaged_user_word_space_is_refused(engine, tmp_path):
     own.write_bytes(bytes(data))  # truncated
     with pytest.raises(ModelError):
         ensure_model("lite0", own)
+
+
+def test_eval_json_on_a_tiny_dataset_with_a_corrupt_photo(engine, caltech_library, tmp_path, capsys):
+    import json
+
+    from tagger.cli import main
+
+    root = tmp_path / "ds"
+    for folder in ("kangaroo", "pizza"):
+        shutil.copytree(caltech_library / folder, root / folder)
+    (root / "pizza" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (root / "labels.tsv").write_text("folder\tlabel\nkangaroo\tkangaroo\npizza\tpizza\n")
+    assert main(["eval", str(root), "--labels", str(root / "labels.tsv"), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert "skipped pizza/broken.jpg" in captured.err
+    assert result["n_images"] == 12 and result["n_failed"] == 1 and result["n_labels"] == 2
+    keys = {"hit@1", "hit@2", "hit@5", "hit@10", "hit@20", "similarity@3", "imagenet", "non_imagenet"}
+    assert keys <= set(result)
+    assert set(result["baselines"]) == {"conse", "conse+wordnet", "conse+hub", "softmax_nearest_class",
+                                        "random_embedding"}
+    for baseline in result["baselines"].values():
+        assert keys <= set(baseline)
+    assert result["hit@1"] >= 0.9  # two easy, distinct classes
+    assert result["images_per_second"] > 0
+
+
+def test_eval_refuses_labels_for_missing_folders(tmp_path, capsys):
+    from tagger.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "labels.tsv").write_text("a\tapple\nb\tbanana\n")
+    assert main(["eval", str(tmp_path), "--labels", str(tmp_path / "labels.tsv")]) == 2
+    assert "not in" in capsys.readouterr().err
