@@ -103,8 +103,35 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Folder labels (retraining) and trained model versions."""
+    _script(
+        conn,
+        """
+        CREATE TABLE labels (
+            id INTEGER PRIMARY KEY,
+            root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+            folder_key BLOB NOT NULL,
+            label TEXT NOT NULL,
+            added_at REAL NOT NULL,
+            UNIQUE (root_id, folder_key)
+        );
+        CREATE TABLE model_versions (
+            id INTEGER PRIMARY KEY,
+            base_model TEXT NOT NULL,
+            model TEXT NOT NULL UNIQUE,
+            folder TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            metrics TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        INSERT OR IGNORE INTO settings (key, value) VALUES ('active_version', '0')
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -291,6 +318,20 @@ class Catalog:
                     out[h] = pid
         return out
 
+    def put_embeddings(self, photo_ids: Sequence[int], model: str, vectors: np.ndarray,
+                       auto_tags: Sequence[Sequence[tuple[str, float]]] | None = None) -> None:
+        """Vectors (and automatic tags) of a new model version for already indexed photos, in one transaction."""
+        with self.transaction():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+                [(int(p), model, np.asarray(v, np.float32).tobytes()) for p, v in zip(photo_ids, vectors)])
+            if auto_tags is not None:
+                self.db.conn.executemany("DELETE FROM auto_tags WHERE model = ? AND photo_id = ?",
+                                         [(model, int(p)) for p in photo_ids])
+                self.db.conn.executemany(
+                    "INSERT INTO auto_tags (photo_id, model, tag, weight) VALUES (?, ?, ?, ?)",
+                    [(int(p), model, t, float(w)) for p, tags in zip(photo_ids, auto_tags) for t, w in tags])
+
     def write_batch(self, records: Sequence[PhotoRecord], backbone: str, model: str) -> list[int]:
         """Insert or update each file's row and its vectors in ONE transaction; returns the photo ids."""
         now = time.time()
@@ -464,6 +505,89 @@ class Catalog:
             ):
                 out.setdefault(pid, []).append(tag)
         return out
+
+    # ------------------------------------------------------------------ labels (folders the user named)
+
+    def set_label(self, folder: Path | str, label: str) -> None:
+        """Name a folder (recursively): its photos teach Tagger ``label`` at the next training."""
+        loc = self.locate(folder)
+        if loc is None:
+            raise CatalogError(f"{folder} is not inside a library folder: index it first")
+        root, key = loc
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO labels (root_id, folder_key, label, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (root_id, folder_key) DO UPDATE SET label = excluded.label",
+                [root.id, key, label, time.time()])
+
+    def remove_label(self, folder: Path | str) -> bool:
+        loc = self.locate(folder)
+        if loc is None:
+            return False
+        root, key = loc
+        with self.transaction():
+            cur = self.db.execute("DELETE FROM labels WHERE root_id = ? AND folder_key = ?", [root.id, key])
+        return cur.rowcount > 0
+
+    def rename_label(self, old: str, new: str) -> int:
+        with self.transaction():
+            return self.db.execute("UPDATE labels SET label = ? WHERE label = ?", [new, old]).rowcount
+
+    def labels(self) -> list[dict]:
+        """Each labelled folder with its label and how many indexed photos it holds."""
+        roots = {r.id: r for r in self.roots()}
+        out = []
+        for lid, rid, key, label in self.db.execute(
+                "SELECT id, root_id, folder_key, label FROM labels ORDER BY label, id"):
+            folder = roots[rid].absolute(bytes(key)) if key else roots[rid].path
+            out.append({"id": lid, "label": label, "folder": folder, "photos": len(self.photos_under(folder))})
+        return out
+
+    def labelled_photos(self) -> list[tuple[int, str]]:
+        """(photo id, label) of every indexed photo under a labelled folder; the deepest labelled folder wins."""
+        roots = {r.id: r for r in self.roots()}
+        best: dict[int, tuple[int, str]] = {}
+        for rid, key, label in self.db.execute("SELECT root_id, folder_key, label FROM labels"):
+            folder = roots[rid].absolute(bytes(key)) if key else roots[rid].path
+            depth = len(bytes(key))
+            for pid in self.photos_under(folder):
+                if pid not in best or depth > best[pid][0]:
+                    best[pid] = (depth, label)
+        return sorted((pid, label) for pid, (_, label) in best.items())
+
+    # ------------------------------------------------------------------ model versions
+
+    def add_version(self, base_model: str, model: str, folder: Path, labels: Sequence[str], metrics: dict) -> int:
+        import json
+
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO model_versions (base_model, model, folder, labels, metrics, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [base_model, model, str(folder), json.dumps(list(labels)), json.dumps(metrics), time.time()])
+        return cur.lastrowid
+
+    def versions(self) -> list[dict]:
+        import json
+
+        active = self.active_version()
+        out = [{"version": 0, "model": None, "base_model": None, "folder": None, "labels": [], "metrics": {},
+                "created_at": None, "active": active == 0}]
+        for vid, base, model, folder, labels, metrics, created in self.db.execute(
+                "SELECT id, base_model, model, folder, labels, metrics, created_at FROM model_versions ORDER BY id"):
+            out.append({"version": vid, "model": model, "base_model": base, "folder": Path(folder),
+                        "labels": json.loads(labels), "metrics": json.loads(metrics), "created_at": created,
+                        "active": vid == active})
+        return out
+
+    def active_version(self) -> int:
+        return int(self.get_setting("active_version", "0") or 0)
+
+    def use_version(self, version: int) -> None:
+        """Switch the active model version (0: the untrained model); one row, one transaction."""
+        if version != 0 and not self.db.execute("SELECT 1 FROM model_versions WHERE id = ?", [version]).fetchone():
+            raise CatalogError(f"there is no model version {version} (see `tagger models`)")
+        self.set_setting("active_version", str(version))
 
     # ------------------------------------------------------------------ status
 

@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path, help="data set folder: one sub-folder per class")
     p.add_argument("--labels", type=Path, help="TSV folder<TAB>label text (default: folder name, '_' as space)")
     p.add_argument("--images", type=Path, help="restrict to the 'folder/file' paths listed in this file")
+    p.add_argument("--train", type=Path, metavar="LIST",
+                   help="train a temporary head on these 'folder/file' photos first (never touches your models)")
+    p.add_argument("--split", type=Path, metavar="TSV",
+                   help="label<TAB>seen|unseen: train on seen labels only, report seen/unseen hit@k and GZSL H")
+    p.add_argument("--no-baselines", action="store_true", help="with --train: skip the seed recipes (faster)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -207,6 +212,18 @@ def cmd_eval(args, progress) -> int:
     dataset = read_dataset(args.dir, args.labels, args.images)
     # evaluation sets are small photos: decoding is cheap and the model is the bottleneck, so it gets every core
     engine = _engine(args, progress, threads=os.cpu_count())
+    if args.train or args.split:
+        from tagger.evaluate import DatasetError, evaluate_trained, read_list, read_split
+
+        if not args.train:
+            raise DatasetError("--split needs --train (the photos to train the seen labels on)")
+        result = evaluate_trained(engine, dataset, read_list(args.train), read_split(args.split) if args.split else None,
+                                  batch_size=args.batch_size, progress=progress, baselines=not args.no_baselines)
+        progress.close()
+        for f in result["failures"]:
+            print(f"skipped {f['file']}: {f['reason']}", file=sys.stderr)
+        print(json.dumps(result, indent=2, default=_json_default) if args.json else format_trained_eval(result))
+        return 0
     result = evaluate(engine, dataset, batch_size=args.batch_size, progress=progress)
     progress.close()
     for f in result["failures"]:
@@ -216,6 +233,24 @@ def cmd_eval(args, progress) -> int:
     else:
         print(format_eval(result))
     return 0
+
+
+def format_trained_eval(r: dict[str, Any]) -> str:
+    cal, tr = r["calibration"], r["training"]
+    lines = [
+        f"{r['dataset']} ({r['protocol']}): trained on {r['n_train_images']} photos of {r['n_seen_labels']} labels, "
+        f"evaluated on {r['n_images']} photos; candidates: all {r['n_labels']} labels ({r['n_unseen_labels']} unseen)",
+        f"training: {tr['epochs_run']} epochs (best {tr['best_epoch']}), {tr['seconds']:.1f} s; validation accuracy "
+        f"{tr['val_acc_before']:.3f} -> {tr['val_acc_after']:.3f} on {tr['n_val']} held-out photos",
+        f"calibration: lam {cal['lam']}, gamma {cal['gamma']} ({cal['source']})",
+        "",
+        f"{'method':<22}{'hit@1':>8}{'hit@5':>8}{'seen@1':>8}{'unseen@1':>9}{'H':>7}",
+    ]
+    for name, m in [("tagger (trained)", r)] + list(r["baselines"].items()):
+        h = m.get("H")
+        lines.append(f"{name:<22}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m.get('seen_hit@1', float('nan')):>8.3f}"
+                     f"{m.get('unseen_hit@1', float('nan')):>9.3f}" + (f"{h:>7.3f}" if h is not None else ""))
+    return "\n".join(lines)
 
 
 def _json_default(obj: Any) -> Any:

@@ -217,3 +217,130 @@ def _examples(truth: np.ndarray, per: int = 1, limit: int = 8) -> list[int]:
         if len(out) >= limit:
             break
     return out
+
+
+# ---------------------------------------------------------------------------- trained protocols
+
+
+def read_list(path: Path) -> list[str]:
+    try:
+        return [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_split(path: Path) -> dict[str, str]:
+    """label -> 'seen' | 'unseen' (TSV with a 'label<TAB>split' header, as Caltech's zsl_split.tsv)."""
+    out = {}
+    for n, line in enumerate(read_list(path), 1):
+        parts = line.split("\t")
+        if len(parts) != 2 or parts[1].strip() not in ("seen", "unseen"):
+            if n == 1 and parts[0].strip().lower() == "label":
+                continue
+            raise DatasetError(f"{path}:{n}: expected 'label<TAB>seen|unseen'")
+        out[parts[0].strip()] = parts[1].strip()
+    return out
+
+
+def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None, *,
+                     batch_size: int = 32, progress=None, seed: int = 0, baselines: bool = True) -> dict[str, Any]:
+    """Train a temporary head on ``train_files`` (only ``seen`` labels when a split is given) with the same trainer as
+    ``tagger train``, evaluate on the data set's images with every label as a candidate, next to the seed recipes
+    trained on the same features. Nothing is written anywhere."""
+    from tagger import recipes
+    from tagger.training import (TrainConfig, TrainingSet, calibrate, combine, conse_mix, harmonic_mean,
+                                 labels_vocabulary_negatives, train_head)
+    from tagger.vocabulary import load_vocabulary
+
+    train_files = list(train_files)
+    bad = sorted({f.split("/", 1)[0] for f in train_files if f.split("/", 1)[0] not in dataset.folder_labels})
+    if bad:
+        raise DatasetError(f"the training list names folders that are not in {dataset.root}: {', '.join(bad[:10])}")
+    overlap = set(train_files) & set(dataset.files)
+    if overlap:
+        raise DatasetError(f"{len(overlap)} photos are both in the training list and in the evaluated images")
+    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
+    candidates = sorted({label_of(f) for f in list(dataset.files) + train_files})
+    if split is not None:
+        missing = [c for c in candidates if c not in split]
+        if missing:
+            raise DatasetError(f"the split file does not say whether these labels are seen: {', '.join(missing[:10])}")
+        seen_labels = [c for c in candidates if split[c] == "seen"]
+    else:
+        seen_labels = sorted({label_of(f) for f in train_files})
+    cand_index = {c: i for i, c in enumerate(candidates)}
+    trained = np.array([c in set(seen_labels) for c in candidates])
+
+    all_files = train_files + list(dataset.files)
+    out = engine.embed_files([dataset.root / f for f in all_files], batch_size=batch_size, progress=progress)
+    failures = [{"file": all_files[i], "reason": r} for i, r in sorted(out.failures)]
+    ok = np.asarray(out.ok)
+    is_train = ok < len(train_files)
+    truth_all = np.array([cand_index[label_of(all_files[i])] for i in ok])
+    conse = conse_mix(out.top_classes, out.top_probs, engine.class_vectors)
+    e0 = conse / (np.linalg.norm(conse, axis=1, keepdims=True) + 1e-12)
+    space = engine.word_space
+    cand_vectors = space.text_vectors(candidates)
+    zero = LabelSet.build(candidates, cand_vectors, engine.class_vectors)
+    s0 = zero.scores(e0, out.top_classes, out.top_probs)
+
+    seen_cands = np.flatnonzero(trained)
+    train_rows = np.flatnonzero(is_train & trained[truth_all])
+    test_rows = np.flatnonzero(~is_train)
+    if not len(train_rows):
+        raise DatasetError("no training photo has a label to train on")
+    label_pos = {c: i for i, c in enumerate(seen_cands)}
+    vocab_vectors = space.text_vectors(load_vocabulary())
+    data = TrainingSet(out.features[train_rows], conse[train_rows],
+                       np.array([label_pos[t] for t in truth_all[train_rows]]), [candidates[i] for i in seen_cands],
+                       cand_vectors[seen_cands], labels_vocabulary_negatives(vocab_vectors, cand_vectors))
+    config = TrainConfig(seed=seed)
+    if progress:
+        progress("calibrating", 0, 1)
+    calibration = calibrate(data, s0[train_rows], trained, config)
+    head = train_head(data, config, progress=progress)
+    s1 = np.zeros_like(s0[test_rows])
+    s1[:, seen_cands] = head.project(out.features[test_rows], conse[test_rows]) @ cand_vectors[seen_cands].T
+    truth = truth_all[test_rows]
+    is_seen = trained[truth]
+
+    def summarise(scores: np.ndarray, description: str) -> dict[str, Any]:
+        m = {"description": description, **{f"hit@{k}": v for k, v in hits_at(scores, truth, KS).items()}}
+        for name, mask in (("seen", is_seen), ("unseen", ~is_seen)):
+            if mask.any():
+                for k, v in hits_at(scores[mask], truth[mask], KS).items():
+                    m[f"{name}_hit@{k}"] = v
+        if split is not None:
+            m["H"] = harmonic_mean(scores.argmax(1), truth, is_seen)
+        return m
+
+    results = {
+        "tagger": summarise(combine(s0[test_rows], s1, trained, calibration.lam, calibration.gamma),
+                            "zero-training scorer for every label, mixed with the trained residual head for trained "
+                            f"labels (lam {calibration.lam}, gamma {calibration.gamma}, {calibration.source})"),
+        "zero_training": summarise(s0[test_rows], "the default model before training (ConSE + WordNet + CSLS)"),
+        "conse": summarise(e0[test_rows] @ cand_vectors.T, "plain ConSE, no training (recipe d)"),
+        "trained_head_alone": summarise(head.project(out.features[test_rows], conse[test_rows]) @ cand_vectors.T,
+                                        "the trained residual head scored by cosine alone, no zero-training expert "
+                                        "(DeViSE-style replacement)"),
+    }
+    if baselines:
+        for name, fit in recipes.RECIPES.items():
+            if progress:
+                progress(f"baseline {name}", 0, 1)
+            proj = fit(data, config)
+            results[name] = summarise(proj(out.features[test_rows]) @ cand_vectors.T, fit.__doc__ or name)
+    main = results.pop("tagger")
+    return {
+        "dataset": str(dataset.root), "protocol": "gzsl" if split is not None else "supervised",
+        "n_images": int(len(test_rows)), "n_train_images": int(len(train_rows)), "n_failed": len(failures),
+        "failures": failures, "n_labels": len(candidates), "n_seen_labels": int(trained.sum()),
+        "n_unseen_labels": int((~trained).sum()), "model": engine.model_id, "provider": engine.runtime.provider,
+        "calibration": calibration.to_json(),
+        "training": {"epochs_run": len(head.history), "best_epoch": head.best_epoch, "seconds": round(head.seconds, 2),
+                     "val_acc_before": head.val_acc_before, "val_acc_after": head.val_acc_after,
+                     "n_val": head.n_val},
+        **main,
+        "baselines": results,
+    }
