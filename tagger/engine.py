@@ -49,10 +49,11 @@ class Embedded:
 @dataclass
 class Inference:
     features: np.ndarray  # (n, F)
-    embeddings: np.ndarray  # (n, D) unit
+    embeddings: np.ndarray  # (n, D) unit: the untrained model's (every version keeps these for zero-shot words)
     top_classes: np.ndarray  # (n, T) int16
     top_probs: np.ndarray  # (n, T) float32, renormalised over the T
     logits: np.ndarray  # (n, 1000)
+    trained: np.ndarray | None = None  # (n, D) unit: the active trained version's embeddings, if one is active
 
 
 def default_model_threads() -> int:
@@ -72,11 +73,29 @@ class Engine:
         self.prep = Preprocessing.from_json(manifest["preprocessing"])
         self.top_t = int(manifest["projection"]["top_t"])
         self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
+        self.version = None  # the active trained version (tagger.versions.ModelVersion), None: untrained
 
     @cached_property
     def runtime(self) -> ModelRuntime:
         """The onnxruntime session, opened on first use: re-indexing an unchanged library never needs it."""
-        return ModelRuntime.open(self.folder / self.manifest["onnx"]["file"], threads=self.threads)
+        path = self.version.onnx_path if self.version else self.folder / self.manifest["onnx"]["file"]
+        return ModelRuntime.open(path, threads=self.threads)
+
+    def use_version(self, version) -> None:
+        """Run a trained version's graph from now on (None: the untrained model). Same backbone, same features:
+        only the embedding output changes, and the untrained embedding is still derived for zero-shot words."""
+        if version is not None and version.base_model != self.model_id:
+            raise ValueError(f"version {version.number} was trained on {version.base_model}, not {self.model_id}")
+        self.version = version
+        self.__dict__.pop("runtime", None)
+
+    def untrained_embeddings(self, top_classes: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
+        """ConSE's unit embedding from the top-T classes: exactly what the untrained graph outputs (its residual is
+        zero), so a trained graph's run still yields the zero-training vectors."""
+        from tagger.training import conse_mix
+
+        e = conse_mix(top_classes, top_probs, self.class_vectors)
+        return e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
 
     @cached_property
     def word_space(self):
@@ -102,7 +121,9 @@ class Engine:
         """One model call on a batch of network inputs."""
         out = self.runtime.run(pixels)
         idx, p = top_classes(out["logits"], self.top_t)
-        return Inference(out["features"], out["embedding"], idx, p, out["logits"])
+        if self.version is None:
+            return Inference(out["features"], out["embedding"], idx, p, out["logits"])
+        return Inference(out["features"], self.untrained_embeddings(idx, p), idx, p, out["logits"], out["embedding"])
 
     def embed_files(self, paths: Sequence[str | os.PathLike], batch_size: int = 32,
                     progress: ProgressFn | None = None, workers: int | None = None,

@@ -23,6 +23,7 @@ from tagger.backbone import BACKBONES, load_backbone, weights_path
 from tagger.imageio import Preprocessing
 from tagger.manifest import MANIFEST_FORMAT, MANIFEST_NAME, sha256_file, write_json_atomic
 from tagger.projection import ConSE, Projection, TaggerNet
+from tagger.training import RESIDUAL_HIDDEN
 
 ONNX_NAME = "model.onnx"
 OPSET = 18
@@ -102,7 +103,7 @@ def write_model(
         },
         "preprocessing": prep.to_json(),
         "word_space": {"id": word_space_id, "path": ws_name, "dim": dim},
-        "projection": {"kind": "conse+residual-linear", "top_t": top_t, "temperature": temperature,
+        "projection": {"kind": "conse+residual-mlp", "hidden": RESIDUAL_HIDDEN, "top_t": top_t, "temperature": temperature,
                        "class_vectors": class_vector_recipe},
         "onnx": {
             "file": ONNX_NAME,

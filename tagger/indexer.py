@@ -29,6 +29,7 @@ import numpy as np
 
 from tagger.catalog import Catalog, KnownFile, PhotoRecord, Root
 from tagger.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, sniff
+from tagger.keywords import is_sidecar_name, metadata_bytes, read_keywords, sidecar_names, sidecar_signature
 from tagger.progress import Cancelled, ProgressFn
 
 AUTO_TAGS_PER_PHOTO = 32
@@ -45,6 +46,7 @@ class IndexStats:
     failed: int = 0  # recorded with a reason in this run
     moved: int = 0  # recognised by content, row re-pointed
     gone: int = 0  # marked gone in this run
+    keywords: int = 0  # unchanged photos whose XMP sidecar changed: keywords re-read, nothing decoded
     skipped_dirs: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed
     seconds: float = 0.0
     cancelled: bool = False
@@ -60,6 +62,8 @@ class FoundFile:
     path_key: bytes  # relative to the root, OS bytes
     size: int
     mtime_ns: int
+    sidecars: tuple[bytes, ...] = ()  # its XMP sidecars (path keys), photo.jpg.xmp and/or photo.xmp
+    sidecar_sig: str = ""  # keywords.sidecar_signature of those sidecars: '' when there are none
 
 
 # ---------------------------------------------------------------------------- scanning
@@ -89,9 +93,10 @@ def scan(root: Path, start: bytes = b"", skipped: list | None = None) -> Iterato
                 skipped.append((os.fsdecode(folder), exc.strerror or str(exc)))
             continue
         subdirs = []
+        xmp = {e.name: e for e in entries if is_sidecar_name(e.name) and not e.name.startswith(b".")}
         for entry in entries:
             name = entry.name
-            if name.startswith(b"."):
+            if name.startswith(b".") or name in xmp:
                 continue
             child = rel + b"/" + name if rel else name
             try:
@@ -104,8 +109,28 @@ def scan(root: Path, start: bytes = b"", skipped: list | None = None) -> Iterato
             except OSError:
                 continue  # vanished or a dangling link: not a photo we can index
             if os.path.splitext(name)[1].lower() in _SUFFIXES or _looks_like_image(entry.path):
-                yield FoundFile(child, st.st_size, st.st_mtime_ns)
+                yield FoundFile(child, st.st_size, st.st_mtime_ns, *_sidecars(rel, name, xmp))
         stack.extend(reversed(subdirs))
+
+
+def _sidecars(rel: bytes, name: bytes, xmp: dict) -> tuple[tuple[bytes, ...], str]:
+    """The photo's sidecars among the folder's .xmp entries, and their fingerprint (stat only, nothing read)."""
+    if not xmp:
+        return (), ""
+    keys, stats = [], []
+    for candidate in sidecar_names(name):
+        entry = xmp.get(candidate)
+        if entry is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=True):
+                continue  # a FIFO or folder named like a sidecar: never opened
+            st = entry.stat(follow_symlinks=True)
+        except OSError:
+            continue
+        keys.append(rel + b"/" + candidate if rel else candidate)
+        stats.append((candidate, st.st_size, st.st_mtime_ns))
+    return tuple(keys), sidecar_signature(stats)
 
 
 def _looks_like_image(path: bytes) -> bool:
@@ -126,6 +151,7 @@ class _Decoded:
     photo: object | None = None  # DecodedPhoto
     reason: str | None = None
     reuse: int | None = None  # photo id whose vectors this content already has
+    keywords: list[str] | None = None  # from the file and its sidecars (None: could not be read)
 
 
 def content_hash(data: bytes) -> str:
@@ -148,14 +174,26 @@ def _read_and_decode(root: Root, found: FoundFile, prep, reusable: dict[str, int
     except OSError as exc:
         return _Decoded(found, reason=f"cannot read file ({exc.strerror or exc})")
     digest = content_hash(data) if data else None
+    keywords = _keywords(root, found, data)
     if digest is not None and digest in reusable:
-        return _Decoded(found, digest, reuse=reusable[digest])
+        return _Decoded(found, digest, reuse=reusable[digest], keywords=keywords)
     try:
-        return _Decoded(found, digest, photo=decode_photo(data, prep))
+        return _Decoded(found, digest, photo=decode_photo(data, prep), keywords=keywords)
     except ImageDecodeError as exc:
         return _Decoded(found, digest, reason=exc.reason)
     except Exception as exc:  # a decoder bug must never stop indexing
         return _Decoded(found, digest, reason=f"unexpected decoder error ({type(exc).__name__}: {exc})")
+
+
+def _keywords(root: Root, found: FoundFile, data: bytes | None) -> list[str] | None:
+    """Keywords people gave the photo (embedded XMP/IPTC, sidecars); a keyword problem never costs the photo."""
+    base = os.fsencode(root.path) + b"/"
+    try:
+        if data is None:
+            data = metadata_bytes(base + found.path_key)
+        return read_keywords(data, [base + k for k in found.sidecars]).keywords
+    except Exception:  # noqa: BLE001 - unreadable metadata: keep whatever the catalog has
+        return None
 
 
 # ---------------------------------------------------------------------------- indexing
@@ -171,6 +209,9 @@ class Indexer:
         # decoding dominates (~29 ms a photo against ~10 ms for the model): two decoders per core keep the cores busy
         # while one waits on the disk (bench/index_throughput.py: +7% over one per core on 2 cores)
         self.workers = workers or 2 * (os.cpu_count() or 2)
+        self._labels = None  # (version, its labels' LabelSet), built once per active version
+        # called with the ids of each committed batch's indexed photos (keyword writing, when it is on)
+        self.on_indexed: Callable[[list[int]], None] | None = None
 
     @property
     def model(self) -> str:
@@ -181,11 +222,15 @@ class Indexer:
         stats = IndexStats()
         start = time.perf_counter()
         plans = [self._plan(Path(f), stats, progress) for f in folders]
-        todo_total = sum(len(p[1]) for p in plans)
+        todo_total = sum(len(p[1]) + len(p[3]) for p in plans)
         done = 0
         try:
-            for root, todo, reusable in plans:
+            for root, todo, reusable, refresh in plans:
                 for _ in self._process(root, todo, reusable, stats, should_stop):
+                    done += 1
+                    if progress:
+                        progress("indexing", done, todo_total)
+                for _ in self._refresh_keywords(root, refresh, stats, should_stop):
                     done += 1
                     if progress:
                         progress("indexing", done, todo_total)
@@ -205,6 +250,7 @@ class Indexer:
         root, start = located if located else (self.catalog.add_root(folder), b"")
         known = self.catalog.known_files(root.id, self.model)
         todo: list[FoundFile] = []
+        refresh: list[tuple[FoundFile, int]] = []  # unchanged photos whose sidecars changed
         seen: set[int] = set()
         found_n = 0
         for found in scan(root.path, start, stats.skipped_dirs):
@@ -215,7 +261,10 @@ class Indexer:
             if k is not None:
                 seen.add(k.id)
                 if self._unchanged(k, found):
-                    stats.unchanged += 1
+                    if k.status == "indexed" and k.sidecar_sig != found.sidecar_sig:
+                        refresh.append((found, k.id))
+                    else:
+                        stats.unchanged += 1
                     continue
                 stats.changed += 1
             else:
@@ -231,7 +280,7 @@ class Indexer:
                        if k.hash and k.id not in seen and k.has_embedding and k.status != "failed"}
         same_path = {known[f.path_key].hash: known[f.path_key].id for f in todo
                      if f.path_key in known and known[f.path_key].hash and known[f.path_key].has_embedding}
-        return root, todo, {**gone_hashes, **same_path}
+        return root, todo, {**gone_hashes, **same_path}, refresh
 
     @staticmethod
     def _unchanged(k: KnownFile, found: FoundFile) -> bool:
@@ -283,12 +332,34 @@ class Indexer:
         if photo is None:
             return False
         f = item.found
-        if photo["root_id"] == root.id and bytes(photo["path_key"]) == f.path_key:
-            self.catalog.touch(item.reuse, f.size, f.mtime_ns)
-        else:
-            self.catalog.move(item.reuse, root.id, f.path_key, f.size, f.mtime_ns)
-            stats.moved += 1
+        with self.catalog.transaction():  # the new stat and the keywords: both or neither
+            if photo["root_id"] == root.id and bytes(photo["path_key"]) == f.path_key:
+                self.catalog.touch(item.reuse, f.size, f.mtime_ns)
+            else:
+                self.catalog.move(item.reuse, root.id, f.path_key, f.size, f.mtime_ns)
+                stats.moved += 1
+            self.catalog.set_file_keywords(item.reuse, item.keywords, f.sidecar_sig)
+        if self.on_indexed is not None:
+            self.on_indexed([item.reuse])
         return True
+
+    def _refresh_keywords(self, root: Root, refresh: list[tuple[FoundFile, int]], stats: IndexStats,
+                          should_stop: Callable[[], bool] | None) -> Iterator[None]:
+        """Re-read the keywords of unchanged photos whose sidecars changed: no decoding, one transaction a chunk."""
+        chunk = max(self.batch_size, 64)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="keywords") as pool:
+            for lo in range(0, len(refresh), chunk):
+                if should_stop is not None and should_stop():
+                    raise Cancelled()
+                part = refresh[lo:lo + chunk]
+                found = list(pool.map(lambda fp: _keywords(root, fp[0], None), part))
+                with self.catalog.transaction():
+                    for (f, pid), words in zip(part, found):
+                        self.catalog.set_file_keywords(pid, words, f.sidecar_sig)
+                stats.keywords += len(part)
+                if self.on_indexed is not None:
+                    self.on_indexed([pid for _, pid in part])
+                yield from (None for _ in part)
 
     def _commit(self, root: Root, batch: list[_Decoded], stats: IndexStats) -> None:
         ok = [d for d in batch if d.photo is not None]
@@ -298,6 +369,7 @@ class Indexer:
             tag_idx, tag_val = self.engine.tag_set.top(out.embeddings, out.top_classes, out.top_probs,
                                                        AUTO_TAGS_PER_PHOTO)
             texts = self.engine.tag_set.texts
+            extras = self._trained_extras(out, tag_val)
             for i, d in enumerate(ok):
                 p = d.photo
                 self._write_thumbnail(d.digest, p.thumbnail)
@@ -307,16 +379,35 @@ class Indexer:
                     features=out.features[i], top_classes=out.top_classes[i], top_probs=out.top_probs[i],
                     embedding=out.embeddings[i],
                     auto_tags=[(texts[j], float(v)) for j, v in zip(tag_idx[i], tag_val[i])],
+                    extra=extras[i] if extras else (),
+                    keywords=d.keywords, sidecar_sig=d.found.sidecar_sig,
                 ))
         for d in batch:
             if d.photo is None:
                 if d.reason == "file vanished":
                     continue  # deleted between scan and read: the next run marks it gone
                 records.append(PhotoRecord(root.id, d.found.path_key, d.found.size, d.found.mtime_ns, "failed",
-                                           hash=d.digest, reason=d.reason))
-        self.catalog.write_batch(records, self.engine.backbone, self.model)
+                                           hash=d.digest, reason=d.reason, sidecar_sig=d.found.sidecar_sig))
+        ids = self.catalog.write_batch(records, self.engine.backbone, self.model)
+        if self.on_indexed is not None:
+            self.on_indexed([pid for pid, r in zip(ids, records) if r.status == "indexed"])
         stats.indexed += len(ok)
         stats.failed += sum(1 for r in records if r.status == "failed")
+
+    def _trained_extras(self, out, tag_val: np.ndarray) -> list | None:
+        """With a trained version active, each photo also gets that version's vector and label tags, in the same
+        transaction as the rest of its row (one model run gives both: see ``Engine.infer``)."""
+        version = self.engine.version
+        if version is None or out.trained is None:
+            return None
+        from tagger.retrain import label_tags
+
+        if self._labels is None or self._labels[0] is not version:
+            self._labels = (version, self.engine.label_set(version.labels))
+        zero = self._labels[1].scores(out.embeddings, out.top_classes, out.top_probs)
+        floor = tag_val.min(axis=1) if tag_val.size else np.full(len(zero), np.inf, np.float32)
+        tags = label_tags(version, out.trained, zero, floor)
+        return [[(version.model_id, out.trained[i], tags[i])] for i in range(len(tags))]
 
     def _write_thumbnail(self, digest: str | None, data: bytes) -> None:
         if not digest or not data:

@@ -20,7 +20,7 @@ from tagger.paths import models_dir
 from tagger.progress import ProgressFn
 
 DEFAULT_TOP_T = 10  # ConSE's T; the paper's choice, flat between 5 and 20 on Caltech (see README)
-MODEL_RECIPE = "v1"
+MODEL_RECIPE = "v2"  # v2: the residual head has a hidden layer (retraining)
 CLASS_VECTORS_NAME = "class_vectors.npy"
 WORD_SPACE_FILE = "wordspace.bin"
 WORD_SPACE_META = "wordspace.json"

@@ -1,8 +1,10 @@
 """From ImageNet logits and backbone features to a vector in word space.
 
 The default needs no training data: ConSE (Norouzi et al. 2014) mixes the word vectors of the classifier's top-T classes,
-weighted by their renormalised softmax probabilities. A DeViSE-style linear head on the backbone features is added as a
-residual that starts at zero, so an untrained model outputs exactly ConSE and retraining only learns a correction.
+weighted by their renormalised softmax probabilities. A DeViSE-style head on the backbone features (one hidden layer,
+LeakyReLU 0.2) is added as a residual whose last layer starts at zero, so an untrained model outputs exactly ConSE and
+retraining only learns a correction. Every trained version is this same graph with other weights
+(``tagger.versions`` swaps the initializers), so a version costs a file copy, not a re-export.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from tagger.training import LEAKY_SLOPE, RESIDUAL_HIDDEN
 
 
 class ConSE(nn.Module):
@@ -30,16 +34,32 @@ class ConSE(nn.Module):
         return torch.einsum("nt,ntd->nd", weights, self.class_vectors[top_i])
 
 
-class Projection(nn.Module):
-    """ConSE plus a zero-initialised linear residual on the features; output is unit-norm."""
 
-    def __init__(self, conse: ConSE, feature_dim: int):
+
+def residual_head(feature_dim: int, dim: int, hidden: int = RESIDUAL_HIDDEN, dropout: float = 0.1) -> nn.Module:
+    """The trainable residual (hidden > 0: Linear-LeakyReLU-Dropout-Linear; 0: one Linear, DeViSE's projection),
+    last layer zeroed so that it adds nothing until trained."""
+    if hidden <= 0:
+        head = nn.Linear(feature_dim, dim)
+        nn.init.zeros_(head.weight)
+        nn.init.zeros_(head.bias)
+        return head
+    head = nn.Sequential(nn.Linear(feature_dim, hidden), nn.LeakyReLU(LEAKY_SLOPE), nn.Dropout(dropout),
+                         nn.Linear(hidden, dim))
+    nn.init.zeros_(head[-1].weight)
+    nn.init.zeros_(head[-1].bias)
+    return head
+
+
+class Projection(nn.Module):
+    """ConSE plus the zero-initialised residual head on the features; output is unit-norm."""
+
+    def __init__(self, conse: ConSE, feature_dim: int, hidden: int = RESIDUAL_HIDDEN):
         super().__init__()
         self.conse = conse
         dim = conse.class_vectors.shape[1]
-        self.residual = nn.Linear(feature_dim, dim)
-        nn.init.zeros_(self.residual.weight)
-        nn.init.zeros_(self.residual.bias)
+        torch.manual_seed(0)  # the (inert) first layer's weights: reproducible graphs
+        self.residual = residual_head(feature_dim, dim, hidden)
 
     @property
     def dim(self) -> int:

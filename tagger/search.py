@@ -65,6 +65,7 @@ class Library:
         self._version: tuple | None = None
         self._writes_seen: tuple | None = None  # (data_version, total_changes) when _photos_version was computed
         self._photos_version: tuple = ()
+        self._trained: tuple | None = None  # ((version, data version), (N, D) vectors aligned with table().ids)
 
     # -- the in-memory table, reloaded when the catalog changed
 
@@ -79,6 +80,21 @@ class Library:
                 (t.top_probs.ravel(), (rows, t.top_classes.astype(np.int64).ravel())), shape=(n, 1000))
             self._version = version
         return self._table
+
+    def trained_vectors(self) -> np.ndarray:
+        """The active version's embeddings, row-aligned with :meth:`table` (zero rows for any photo it lacks)."""
+        version = self.engine.version
+        table = self.table()
+        key = (version.model_id, self._version)
+        if self._trained is None or self._trained[0] != key:
+            t = self.catalog.embedding_table(version.model_id, self.engine.backbone)
+            out = np.zeros((len(table.ids), len(version.label_vectors[0])), np.float32)
+            if len(t.ids):
+                pos = np.searchsorted(table.ids, t.ids)
+                ok = (pos < len(table.ids)) & (table.ids[np.minimum(pos, len(table.ids) - 1)] == t.ids)
+                out[pos[ok]] = t.vectors[ok]
+            self._trained = (key, out)
+        return self._trained[1]
 
     def _data_version(self) -> tuple:
         """What the photos table looks like, recomputed only after a write: ``PRAGMA data_version`` moves when another
@@ -98,8 +114,10 @@ class Library:
     def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(photo ids, scores) of every indexed photo for the query.
 
-        A query that WordNet knows as one concept ("grand piano", "sea horse") is scored as one label; otherwise
-        ("boats at sunset") each content word is scored and the scores are averaged, so every word must fit.
+        A query that WordNet knows as one concept ("grand piano", "sea horse") or that is a trained label
+        ("grandma's house") is scored as one label; otherwise ("boats at sunset") each content word is scored and the
+        scores are averaged, so every word must fit. A trained label mixes in the active version's embeddings
+        (:meth:`tagger.versions.ModelVersion.label_scores`); every other word keeps the zero-training score.
         """
         from tagger.wordnet import wordnet
 
@@ -108,7 +126,9 @@ class Library:
             return table.ids, np.zeros(0, np.float32)
         q = query_text(text)
         words = q.split()
-        parts = [q] if len(words) <= 1 or wordnet().synsets(q) else words
+        version = self.engine.version
+        trained = version is not None and any(query_text(label) == q for label in version.labels)
+        parts = [q] if len(words) <= 1 or trained or wordnet().synsets(q) else words
         labels = LabelSet.build(parts, self.engine.word_space.text_vectors(parts), self.engine.class_vectors)
         word = labels.vectors @ table.vectors.T  # (parts, N): one pass over the matrix for all words
         affinity = labels.affinity.tocsc()
@@ -123,6 +143,12 @@ class Library:
                 dense[col.row] = col.data
                 taxo = self._evidence @ dense
             word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.scoring.fused
+        if version is not None:
+            for j, part in enumerate(parts):
+                i = next((i for i, label in enumerate(version.labels) if query_text(label) == part), None)
+                if i is not None:
+                    word[j] = version.lam[i] * (self.trained_vectors() @ version.label_vectors[i]) \
+                        + (1 - version.lam[i]) * word[j]
         return table.ids, word.mean(axis=0) if len(parts) > 1 else word[0]
 
     def search(self, text: str, limit: int = 20, folder: Path | str | None = None) -> list[Hit]:
@@ -167,6 +193,11 @@ class Library:
         """The words that describe a photo or a set, with weights; near-duplicates ("wood ant", "fire ant") are
         thinned out (maximal marginal relevance over word vectors) so the cloud says more than one thing."""
         stored = self.catalog.auto_tags(photo_ids, self.engine.model_id)
+        version = self.engine.version
+        if version is not None:  # trained labels compete with the vocabulary on the same scale (tagger.retrain)
+            for pid, tags in self.catalog.auto_tags(photo_ids, version.model_id).items():
+                merged = sorted(stored.get(pid, []) + tags, key=lambda tw: -tw[1])
+                stored[pid] = merged[:max(len(stored.get(pid, [])), 1)]
         totals: dict[str, float] = {}
         for tags in stored.values():
             if not tags:

@@ -1,0 +1,191 @@
+"""Trained model versions: one folder per version, the base graph with the trained head's weights swapped in.
+
+Every exported graph carries the same residual head (``tagger.projection``): in the base model its last layer is zero.
+A version is that graph with the trained weights put into its initializers (ONNX surgery, ~1 s, no re-export),
+plus ``head.npz`` (the same weights, to re-project stored features without decoding a photo again), the labels it
+was trained on, their word vectors and the calibration that mixes the trained and the zero-training experts. The
+manifest lists the sha256 of every file, so a damaged version is refused, never used silently.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tagger.manifest import MANIFEST_FORMAT, IntegrityError, load_verified, sha256_file, write_json_atomic
+from tagger.training import Calibration, TrainedHead
+
+VERSION_KIND = "trained-version"
+HEAD_FILE = "head.npz"
+ONNX_FILE = "model.onnx"
+RESIDUAL_PREFIX = "projection.residual."
+TAGS_PER_PHOTO = 3  # at most this many trained labels join a photo's automatic tags
+
+
+class VersionError(RuntimeError):
+    """A version cannot be written or used; the message says why."""
+
+
+def versions_dir(catalog_path: Path) -> Path:
+    """Versions live beside the catalog that owns them (they are trained on its photos, not shared models)."""
+    return catalog_path.parent / (catalog_path.stem + ".models")
+
+
+def version_model_id(base_model: str, number: int) -> str:
+    return f"{base_model}+v{number}"
+
+
+@dataclass
+class ModelVersion:
+    """A loaded, verified trained version."""
+
+    number: int
+    folder: Path
+    manifest: dict[str, Any]
+    head: TrainedHead
+    label_vectors: np.ndarray  # (L, D) unit
+    lam: np.ndarray  # (L,) weight of the trained expert per label (1 for labels the word space does not know)
+    gamma: float
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def base_model(self) -> str:
+        return self.manifest["base_model"]
+
+    @property
+    def labels(self) -> list[str]:
+        return self.head.label_texts
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.folder / ONNX_FILE
+
+    @classmethod
+    def load(cls, folder: Path, number: int) -> "ModelVersion":
+        try:
+            manifest = load_verified(folder)
+        except IntegrityError as exc:
+            raise VersionError(f"model version {number} is damaged: {exc}") from None
+        if manifest.get("kind") != VERSION_KIND:
+            raise VersionError(f"{folder} is not a trained model version")
+        with np.load(folder / HEAD_FILE, allow_pickle=False) as z:
+            n_layers = int(z["n_layers"])
+            layers = [(z[f"w{i}"], z[f"b{i}"]) for i in range(n_layers)]
+            label_vectors = z["label_vectors"]
+            lam = z["lam"]
+        head = TrainedHead(layers, list(manifest["labels"]))
+        return cls(number, folder, manifest, head, label_vectors, lam, float(manifest["calibration"]["gamma"]))
+
+    def project(self, features: np.ndarray, conse: np.ndarray) -> np.ndarray:
+        """The version's unit embeddings from stored features: what its ONNX graph gives for the same photo."""
+        return self.head.project(features, conse)
+
+    def label_scores(self, trained: np.ndarray, zero: np.ndarray) -> np.ndarray:
+        """(N, L) scores of the trained labels: lam * cosine with the trained embedding + (1 - lam) * the
+        zero-training score - gamma (see ``tagger.training.combine``)."""
+        return self.lam * (np.asarray(trained, np.float32) @ self.label_vectors.T) + (1 - self.lam) * zero - self.gamma
+
+    def label_index(self, text: str) -> int | None:
+        key = _normal(text)
+        for i, label in enumerate(self.labels):
+            if _normal(label) == key:
+                return i
+        return None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def label_lambdas(labels: Sequence[str], known: Sequence[bool], calibration: Calibration) -> np.ndarray:
+    """A label the word space only knows by its subwords ("zorblax", a pet's name) has no zero-training meaning:
+    its trained expert decides alone."""
+    return np.array([calibration.lam if k else 1.0 for k in known], np.float32).reshape(len(labels))
+
+
+def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: dict[str, Any], head: TrainedHead,
+                  label_vectors: np.ndarray, lam: np.ndarray, calibration: Calibration,
+                  metrics: dict[str, Any]) -> Path:
+    """Write the version into ``out`` through a temp folder renamed into place, manifest last."""
+    tmp = out.with_name(out.name + ".building")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        swap_head(base_folder / base_manifest["onnx"]["file"], tmp / ONNX_FILE, head.layers)
+        arrays = {"n_layers": np.array(len(head.layers)), "label_vectors": np.asarray(label_vectors, np.float32),
+                  "lam": np.asarray(lam, np.float32)}
+        for i, (w, b) in enumerate(head.layers):
+            arrays[f"w{i}"], arrays[f"b{i}"] = np.asarray(w, np.float32), np.asarray(b, np.float32)
+        np.savez(tmp / HEAD_FILE, **arrays)
+        manifest = {
+            "format": MANIFEST_FORMAT, "kind": VERSION_KIND, "version": number,
+            "model": version_model_id(base_folder.name, number), "base_model": base_folder.name,
+            "base_onnx_sha256": base_manifest["artefacts"][base_manifest["onnx"]["file"]],
+            "onnx": {"file": ONNX_FILE}, "labels": list(head.label_texts), "calibration": calibration.to_json(),
+            "metrics": metrics,
+            "artefacts": {ONNX_FILE: sha256_file(tmp / ONNX_FILE), HEAD_FILE: sha256_file(tmp / HEAD_FILE)},
+        }
+        write_json_atomic(tmp / "manifest.json", json.loads(json.dumps(manifest, default=_json_safe)))
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj)}")
+
+
+def swap_head(base_onnx: Path, out: Path, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Copy the base graph with the residual head's Gemm weights and biases replaced by ``layers``.
+
+    The exporter may drop an all-zero bias (the base head's last layer) or store a weight transposed; both are
+    handled by reading each Gemm's inputs and ``transB`` rather than assuming a layout."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(base_onnx))
+    inits = {i.name: i for i in model.graph.initializer}
+    gemms = [n for n in model.graph.node if n.op_type == "Gemm" and len(n.input) > 1
+             and n.input[1].startswith(RESIDUAL_PREFIX) and n.input[1] in inits]
+    order = sorted(gemms, key=lambda n: _layer_position(n.input[1]))
+    if len(order) != len(layers):
+        raise VersionError(f"the base model's head has {len(order)} layers, the trained head {len(layers)}: "
+                           "retrain against the current model")
+    for node, (w, b) in zip(order, layers):
+        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+        old = numpy_helper.to_array(inits[node.input[1]])
+        w = np.asarray(w, np.float32) if trans_b else np.asarray(w, np.float32).T
+        if old.shape != w.shape:
+            raise VersionError(f"head weight {node.input[1]}: shape {w.shape} does not fit the graph's {old.shape}")
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(w), node.input[1]))
+        bias = np.asarray(b, np.float32)
+        if len(node.input) > 2 and node.input[2] in inits:
+            inits[node.input[2]].CopyFrom(numpy_helper.from_array(bias, node.input[2]))
+        else:
+            name = node.input[1].rsplit(".", 1)[0] + ".bias"
+            while name in inits:
+                name += "_"
+            model.graph.initializer.append(numpy_helper.from_array(bias, name))
+            inits[name] = model.graph.initializer[-1]
+            if len(node.input) > 2:
+                node.input[2] = name
+            else:
+                node.input.append(name)
+    onnx.save(model, str(out))
+
+
+def _layer_position(name: str) -> int:
+    part = name[len(RESIDUAL_PREFIX):].split(".")[0]
+    return int(part) if part.isdigit() else 0
