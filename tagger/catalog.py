@@ -12,9 +12,11 @@ Why these choices:
 
 from __future__ import annotations
 
+import glob
 import os
 import sqlite3
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -130,8 +132,16 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    """Keywords from files (XMP/IPTC): the fingerprint of each photo's sidecars when its keywords were last read.
+
+    NULL (every photo of an older catalog) means "never read", so the next index run reads the keywords of every
+    known photo once (file read, no decoding)."""
+    _script(conn, "ALTER TABLE photos ADD COLUMN sidecar_sig TEXT")
+
+
 # Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -154,6 +164,7 @@ class KnownFile:
     status: str
     hash: str | None
     has_embedding: bool
+    sidecar_sig: str | None = None  # fingerprint of its XMP sidecars when keywords were last read (None: never)
 
 
 @dataclass
@@ -176,6 +187,10 @@ class PhotoRecord:
     top_probs: np.ndarray | None = None  # (T,) stored as float16
     embedding: np.ndarray | None = None  # (D,) float32
     auto_tags: Sequence[tuple[str, float]] = ()
+    # vectors and tags of the active trained version, written in the same transaction: (model, vector, tags)
+    extra: Sequence[tuple[str, np.ndarray, Sequence[tuple[str, float]]]] = ()
+    keywords: Sequence[str] | None = None  # from the file's XMP/IPTC and sidecars (None: leave 'xmp' tags alone)
+    sidecar_sig: str | None = None  # see KnownFile.sidecar_sig
 
 
 @dataclass
@@ -188,6 +203,19 @@ class EmbeddingTable:
     top_probs: np.ndarray  # (N, T) float32
 
 
+MAX_LABEL_CHARS = 200
+
+
+def clean_label(text: str) -> str:
+    """One rule for every way a label comes in (CLI, GUI): spaces collapsed, not empty, not absurdly long."""
+    label = " ".join(str(text).split())
+    if not label:
+        raise CatalogError("a label cannot be empty")
+    if len(label) > MAX_LABEL_CHARS:
+        raise CatalogError(f"a label is at most {MAX_LABEL_CHARS} characters")
+    return label
+
+
 def display_path(path_key: bytes) -> str:
     return path_key.decode("utf-8", errors="replace")
 
@@ -198,6 +226,7 @@ class Catalog:
     def __init__(self, db: sqlite_utils.Database, path: Path):
         self.db = db
         self.path = path
+        self.read_only = False  # opened from a read-only disk or file: reading works, every write is refused
 
     # ------------------------------------------------------------------ opening
 
@@ -205,9 +234,11 @@ class Catalog:
     def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> "Catalog":
         """Open (creating if needed) and bring the schema up to date; refuse a catalog from a newer Tagger."""
         path = Path(path) if path is not None else default_db_path()
+        read_only = path.exists() and not _writable(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(path, read_only)
         except (OSError, sqlite3.Error) as exc:
             raise CatalogError(f"cannot open the catalog {path}: {exc}") from None
         try:
@@ -218,7 +249,16 @@ class Catalog:
                     f"the catalog {path} was written by a newer Tagger (schema {version}, this one knows "
                     f"{SCHEMA_VERSION}); upgrade Tagger or use another --db. Nothing was changed."
                 )
+            if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                raise CatalogError(f"{path} is an SQLite database but not a Tagger catalog; use another --db. "
+                                   "Nothing was changed.")
+            if version < SCHEMA_VERSION and migrate and read_only:
+                raise CatalogError(f"the catalog {path} needs an upgrade (schema {version} -> {SCHEMA_VERSION}) but "
+                                   "is on a read-only disk or not writable; open it once where it can be written. "
+                                   "Nothing was changed.")
             if version < SCHEMA_VERSION and migrate:
+                if version > 0:
+                    backup_catalog(conn, path, version)
                 conn.execute("PRAGMA journal_mode = WAL")
                 _migrate(conn, version)
             elif version == SCHEMA_VERSION:
@@ -233,7 +273,9 @@ class Catalog:
         except CatalogError:
             conn.close()
             raise
-        return cls(sqlite_utils.Database(conn), path)
+        catalog = cls(sqlite_utils.Database(conn), path)
+        catalog.read_only = read_only
+        return catalog
 
     def close(self) -> None:
         self.db.conn.close()
@@ -257,6 +299,9 @@ class Catalog:
 
     def transaction(self):
         """``with catalog.transaction():`` - one atomic unit (BEGIN IMMEDIATE … COMMIT, rollback on error)."""
+        if self.read_only:
+            raise CatalogError(f"the catalog {self.path} is on a read-only disk (or not writable): searching and "
+                               "browsing work, changes cannot be saved")
         return _Transaction(self.db.conn)
 
     # ------------------------------------------------------------------ roots
@@ -298,11 +343,11 @@ class Catalog:
     def known_files(self, root_id: int, model: str) -> dict[bytes, KnownFile]:
         rows = self.db.execute(
             """SELECT p.id, p.path_key, p.size, p.mtime_ns, p.status, p.hash,
-                      EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?)
+                      EXISTS (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?), p.sidecar_sig
                FROM photos p WHERE p.root_id = ?""",
             [model, root_id],
         )
-        return {bytes(k): KnownFile(i, s, m, st, h, bool(e)) for i, k, s, m, st, h, e in rows}
+        return {bytes(k): KnownFile(i, s, m, st, h, bool(e), sc) for i, k, s, m, st, h, e, sc in rows}
 
     def missing_by_hash(self, hashes: Iterable[str], root_ids: Sequence[int], seen: set[int]) -> dict[str, int]:
         """Photos with these contents whose files were not seen in this scan: candidates for a move."""
@@ -359,6 +404,8 @@ class Catalog:
                     self.db.execute("DELETE FROM embeddings WHERE photo_id = ?", [pid])
                     self.db.execute("DELETE FROM features WHERE photo_id = ?", [pid])
                     self.db.execute("DELETE FROM auto_tags WHERE photo_id = ?", [pid])
+                if r.keywords is not None or r.sidecar_sig is not None:
+                    self.set_file_keywords(pid, r.keywords, r.sidecar_sig)
         return ids
 
     def _put_vectors(self, pid: int, r: PhotoRecord, backbone: str, model: str) -> None:
@@ -371,7 +418,13 @@ class Catalog:
                         [pid, model, np.asarray(r.embedding, np.float32).tobytes()])
         self.db.execute("DELETE FROM auto_tags WHERE photo_id = ? AND model = ?", [pid, model])
         self.db.conn.executemany("INSERT INTO auto_tags (photo_id, model, tag, weight) VALUES (?, ?, ?, ?)",
-                            [(pid, model, t, float(w)) for t, w in r.auto_tags])
+                                 [(pid, model, t, float(w)) for t, w in r.auto_tags])
+        for extra_model, vector, tags in r.extra:
+            self.db.execute("INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
+                            [pid, extra_model, np.asarray(vector, np.float32).tobytes()])
+            self.db.execute("DELETE FROM auto_tags WHERE photo_id = ? AND model = ?", [pid, extra_model])
+            self.db.conn.executemany("INSERT INTO auto_tags (photo_id, model, tag, weight) VALUES (?, ?, ?, ?)",
+                                     [(pid, extra_model, t, float(w)) for t, w in tags])
 
     def move(self, photo_id: int, root_id: int, path_key: bytes, size: int, mtime_ns: int) -> None:
         """Re-point a photo whose file was moved or renamed: same row, so its tags and vectors stay."""
@@ -433,6 +486,53 @@ class Catalog:
         if not blobs:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         return np.asarray(out_ids, np.int64), np.frombuffer(b"".join(blobs), np.float16).reshape(len(blobs), -1).astype(np.float32)
+
+    def feature_chunks(self, backbone: str, photo_ids: Sequence[int] | None = None,
+                       chunk: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """(ids, (n, F) float32 features, (n, T) top classes, (n, T) probs) of indexed photos (all, or ``photo_ids``)
+        in id order and in chunks, so a million-photo catalog is re-projected without holding it all in memory."""
+        sql = """SELECT f.photo_id, f.features, f.top_classes, f.top_probs FROM features f
+                 JOIN photos p ON p.id = f.photo_id WHERE f.backbone = ? AND p.status = 'indexed' AND {}
+                 ORDER BY f.photo_id"""
+        if photo_ids is None:
+            last = -1
+            while rows := self.db.execute(sql.format("f.photo_id > ?") + " LIMIT ?",
+                                          [backbone, last, chunk]).fetchall():
+                last = rows[-1][0]
+                yield _feature_arrays(rows)
+            return
+        wanted = np.unique(np.asarray(photo_ids, np.int64)).tolist()
+        for lo in range(0, len(wanted), chunk):
+            rows = []
+            for part in _chunks(wanted[lo:lo + chunk], 500):
+                rows += self.db.execute(sql.format(f"f.photo_id IN ({','.join('?' * len(part))})"),
+                                        [backbone, *part]).fetchall()
+            if rows:
+                yield _feature_arrays(rows)
+
+    def indexed_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM photos WHERE status = 'indexed' ORDER BY id")]
+
+    def photos_missing_model(self, model: str) -> list[int]:
+        """Indexed photos with no vector for ``model`` (e.g. indexed while another version was active)."""
+        return [r[0] for r in self.db.execute(
+            """SELECT p.id FROM photos p WHERE p.status = 'indexed' AND NOT EXISTS
+               (SELECT 1 FROM embeddings e WHERE e.photo_id = p.id AND e.model = ?) ORDER BY p.id""", [model])]
+
+    def lowest_auto_tag_weights(self, model: str, photo_ids: Sequence[int]) -> dict[int, float]:
+        """Each photo's weakest stored automatic tag: the bar a trained label must clear to join its tags."""
+        out: dict[int, float] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            out.update(self.db.execute(
+                f"SELECT photo_id, MIN(weight) FROM auto_tags WHERE model = ? "
+                f"AND photo_id IN ({','.join('?' * len(chunk))}) GROUP BY photo_id", [model, *chunk]).fetchall())
+        return out
+
+    def drop_model(self, model: str) -> None:
+        """Forget every vector and automatic tag of a model (an abandoned or deleted version)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM embeddings WHERE model = ?", [model])
+            self.db.execute("DELETE FROM auto_tags WHERE model = ?", [model])
 
     def photo(self, photo_id: int) -> dict | None:
         row = self.db.execute("SELECT * FROM photos WHERE id = ?", [photo_id]).fetchone()
@@ -497,6 +597,55 @@ class Catalog:
             cur = self.db.execute("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?", [photo_id, tag])
         return cur.rowcount > 0
 
+    def set_file_keywords(self, photo_id: int, keywords: Sequence[str] | None, sidecar_sig: str | None) -> None:
+        """Make the photo's 'xmp' user tags equal the keywords its file and sidecars carry now.
+
+        Only the 'xmp' source is touched: a tag the user added in Tagger is never replaced or removed, a keyword
+        that left the file leaves the catalog. ``keywords`` None keeps the tags (they could not be read);
+        ``sidecar_sig`` is remembered so an unchanged photo whose sidecar changed is noticed without decoding."""
+        with self.transaction():
+            if keywords is not None:
+                now = {t.casefold(): t for t in keywords}
+                have = {t.casefold(): (t, src) for t, src in self.db.execute(
+                    "SELECT tag, source FROM user_tags WHERE photo_id = ?", [photo_id])}
+                self.db.conn.executemany(
+                    "DELETE FROM user_tags WHERE photo_id = ? AND tag = ? AND source = 'xmp'",
+                    [(photo_id, t) for cf, (t, src) in have.items() if src == "xmp" and cf not in now])
+                t0 = time.time()
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, 'xmp', ?)",
+                    [(photo_id, t, t0) for cf, t in now.items() if cf not in have])
+            if sidecar_sig is not None:
+                self.db.execute("UPDATE photos SET sidecar_sig = ? WHERE id = ?", [sidecar_sig, photo_id])
+
+    def user_tags_with_source(self, photo_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+        """(tag, source) per photo; source is 'user' (added in Tagger) or 'xmp' (read from the file's keywords)."""
+        out: dict[int, list[tuple[str, str]]] = {}
+        for chunk in _chunks(list(photo_ids), 500):
+            for pid, tag, source in self.db.execute(
+                f"SELECT photo_id, tag, source FROM user_tags WHERE photo_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY tag", chunk
+            ):
+                out.setdefault(pid, []).append((tag, source))
+        return out
+
+    def user_tag_counts(self, source: str | None = None) -> list[tuple[str, int]]:
+        """Each user tag (of one source, or all) with its number of indexed photos, most used first."""
+        sql = ("SELECT u.tag, COUNT(*) FROM user_tags u JOIN photos p ON p.id = u.photo_id "
+               "WHERE p.status = 'indexed'" + (" AND u.source = ?" if source else "") +
+               " GROUP BY u.tag ORDER BY COUNT(*) DESC, u.tag")
+        return [(t, n) for t, n in self.db.execute(sql, [source] if source else [])]
+
+    def photos_tagged(self, tags: Sequence[str]) -> list[tuple[int, str]]:
+        """(photo id, tag) of indexed photos carrying any of ``tags`` as a user tag (any source)."""
+        out = []
+        for chunk in _chunks(list(tags), 500):
+            out += self.db.execute(
+                f"SELECT u.photo_id, u.tag FROM user_tags u JOIN photos p ON p.id = u.photo_id "
+                f"WHERE p.status = 'indexed' AND u.tag IN ({','.join('?' * len(chunk))}) ORDER BY u.photo_id, u.tag",
+                chunk).fetchall()
+        return [(int(p), t) for p, t in out]
+
     def user_tags(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
         for chunk in _chunks(list(photo_ids), 500):
@@ -510,6 +659,7 @@ class Catalog:
 
     def set_label(self, folder: Path | str, label: str) -> None:
         """Name a folder (recursively): its photos teach Tagger ``label`` at the next training."""
+        label = clean_label(label)
         loc = self.locate(folder)
         if loc is None:
             raise CatalogError(f"{folder} is not inside a library folder: index it first")
@@ -530,6 +680,8 @@ class Catalog:
         return cur.rowcount > 0
 
     def rename_label(self, old: str, new: str) -> int:
+        """Rename a label on every folder that carries it; returns how many folders changed."""
+        new = clean_label(new)
         with self.transaction():
             return self.db.execute("UPDATE labels SET label = ? WHERE label = ?", [new, old]).rowcount
 
@@ -557,15 +709,31 @@ class Catalog:
 
     # ------------------------------------------------------------------ model versions
 
-    def add_version(self, base_model: str, model: str, folder: Path, labels: Sequence[str], metrics: dict) -> int:
+    def add_version(self, number: int, base_model: str, model: str, folder: Path, labels: Sequence[str],
+                    metrics: dict, activate: bool = True) -> int:
+        """Record a finished version and (by default) make it the active one, in ONE transaction: the last step of
+        training, so a kill before it leaves the previous model active and a kill after it leaves the new one."""
         import json
 
         with self.transaction():
             cur = self.db.execute(
-                "INSERT INTO model_versions (base_model, model, folder, labels, metrics, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [base_model, model, str(folder), json.dumps(list(labels)), json.dumps(metrics), time.time()])
+                "INSERT INTO model_versions (id, base_model, model, folder, labels, metrics, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [number, base_model, model, str(folder), json.dumps(list(labels)), json.dumps(metrics), time.time()])
+            if activate:
+                self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('active_version', ?)",
+                                [str(cur.lastrowid)])
         return cur.lastrowid
+
+    def next_version(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM model_versions").fetchone()[0])
+
+    def version_models(self) -> set[str]:
+        """Model ids of every recorded version (anything else stored under a trained id is an abandoned run)."""
+        return {r[0] for r in self.db.execute("SELECT model FROM model_versions")}
+
+    def stored_models(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT DISTINCT model FROM embeddings")}
 
     def versions(self) -> list[dict]:
         import json
@@ -612,6 +780,48 @@ class Catalog:
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
 
+    # ------------------------------------------------------------------ health (tagger doctor)
+
+    _PHOTO_CHILDREN = ("features", "embeddings", "auto_tags", "user_tags")
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of every page and index ([] when healthy)."""
+        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    def orphan_rows(self) -> dict[str, int]:
+        """Rows whose photo (or root) no longer exists, per table: debris a crash or an old bug could leave."""
+        out = {t: self.db.execute(f"SELECT COUNT(*) FROM {t} WHERE photo_id NOT IN (SELECT id FROM photos)").fetchone()[0]
+               for t in self._PHOTO_CHILDREN}
+        out["photos"] = self.db.execute("SELECT COUNT(*) FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
+                                        ).fetchone()[0]
+        return {t: n for t, n in out.items() if n}
+
+    def delete_orphan_rows(self) -> dict[str, int]:
+        with self.transaction():
+            out = {"photos": self.db.execute("DELETE FROM photos WHERE root_id NOT IN (SELECT id FROM roots)").rowcount}
+            for t in self._PHOTO_CHILDREN:
+                out[t] = self.db.execute(f"DELETE FROM {t} WHERE photo_id NOT IN (SELECT id FROM photos)").rowcount
+        return {t: n for t, n in out.items() if n}
+
+    def rebuild_indexes(self, vacuum: bool = False) -> None:
+        """REINDEX rebuilds every index from its table (the repair for index-only corruption); VACUUM then rewrites
+        the file from the tables (pages lost to the free list). Both are transactional: a kill changes nothing."""
+        if self.read_only:
+            self.transaction()  # raises the read-only error
+        self.db.execute("REINDEX")
+        if vacuum:
+            self.db.execute("VACUUM")
+
+    def photo_files(self, status: str = "indexed") -> list[tuple[int, int, bytes, str | None]]:
+        """(id, root id, path key, content hash) of every photo with ``status``."""
+        return [(i, r, bytes(k), h) for i, r, k, h in self.db.execute(
+            "SELECT id, root_id, path_key, hash FROM photos WHERE status = ? ORDER BY id", [status])]
+
+    def known_hashes(self) -> set[str]:
+        """Content hashes of every photo row (any status: a gone photo may come back and reuse its thumbnail)."""
+        return {h for (h,) in self.db.execute("SELECT DISTINCT hash FROM photos WHERE hash IS NOT NULL")}
+
 
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection):
@@ -635,6 +845,53 @@ class _Transaction:
         return False
 
 
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the catalog: the file and its folder (journal, WAL) writable; a read-only mount
+    answers no even to root (EROFS)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if not read_only:
+        return sqlite3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+    # Read-only media: a WAL catalog needs its -shm file, which cannot be created there. Without a -wal file
+    # everything is in the main file and nothing can change it, so SQLite may treat it as immutable.
+    wal = Path(str(path) + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "mode=ro&immutable=1"
+    uri = "file:" + urllib.parse.quote(os.fspath(path.absolute())) + "?" + mode
+    return sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None, check_same_thread=False)
+
+
+def backup_catalog(conn: sqlite3.Connection, path: Path, version: int) -> Path:
+    """Copy the catalog (consistently, through SQLite's backup API) next to itself before a migration, so an
+    upgrade can always be undone: ``<name>.backup-schema<N>-<date>.db``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    dest = path.with_name(f"{path.stem}.backup-schema{version}-{stamp}.db")
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = path.with_name(f"{path.stem}.backup-schema{version}-{stamp}-{n}.db")
+    try:
+        target = sqlite3.connect(str(dest))
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+    except (OSError, sqlite3.Error) as exc:
+        try:
+            dest.unlink()
+        except OSError:
+            pass
+        raise CatalogError(f"could not back up the catalog before upgrading it ({exc}); nothing was changed. "
+                           "Free some disk space or make its folder writable.") from None
+    return dest
+
+
+def catalog_backups(path: Path) -> list[Path]:
+    """Backups made before migrations, oldest first."""
+    return sorted(path.parent.glob(f"{glob.escape(path.stem)}.backup-schema*.db"), key=lambda p: p.stat().st_mtime)
+
+
 def _migrate(conn: sqlite3.Connection, version: int) -> None:
     """Apply each pending migration in its own transaction, bumping user_version with it."""
     for target in range(version + 1, SCHEMA_VERSION + 1):
@@ -646,6 +903,15 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _feature_arrays(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n = len(rows)
+    ids = np.fromiter((r[0] for r in rows), np.int64, n)
+    feats = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(n, -1).astype(np.float32)
+    classes = np.frombuffer(b"".join(r[2] for r in rows), np.int16).reshape(n, -1)
+    probs = np.frombuffer(b"".join(r[3] for r in rows), np.float16).reshape(n, -1).astype(np.float32)
+    return ids, feats, classes, probs
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

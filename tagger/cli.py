@@ -7,9 +7,12 @@ even for commands that do not touch the catalog yet.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -58,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", type=Path, metavar="TSV",
                    help="label<TAB>seen|unseen: train on seen labels only, report seen/unseen hit@k and GZSL H")
     p.add_argument("--no-baselines", action="store_true", help="with --train: skip the seed recipes (faster)")
+    p.add_argument("--embedding", choices=("word", "vgse", "both"),
+                   help="with --train and --split: the same zero-shot classifier on word-vector, VGSE (visually "
+                        "grounded, Xu et al. 2022) or concatenated class embeddings, side by side with word")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -98,11 +104,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--add", action="append", default=[], metavar="WORD")
     p.add_argument("--remove", action="append", default=[], metavar="WORD")
 
+    p = sub.add_parser("label", help="name a folder's photos for training (`tagger train` learns the label)")
+    _common(p)
+    p.add_argument("folder", type=Path)
+    p.add_argument("label", nargs="?", help="any text: a word, a name, \"grandma's house\"")
+    p.add_argument("--remove", action="store_true", help="forget this folder's label")
+    p.add_argument("--rename", metavar="NEW", help="rename LABEL (every folder carrying it) to NEW")
+
+    p = sub.add_parser("labels", help="labelled folders with their photo counts")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("train", help="teach Tagger the labelled folders: a new model version, made active")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("models", help="trained model versions; --use N switches (0: untrained)")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--use", type=int, metavar="N", help="make version N active (0: the untrained model)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("status", help="counts, failures with reasons, model and execution provider")
     _common(p)
     _model_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="failures to list (0: all)")
+
+    p = sub.add_parser("keywords", help="keywords in XMP sidecars: writing on/off, export now, label candidates")
+    _common(p)
+    _model_options(p)
+    p.add_argument("--write", choices=["on", "off"], help="write your tags to XMP sidecars from now on (default off)")
+    p.add_argument("--auto-threshold", metavar="W", help="also write automatic tags of weight >= W (0..1); 'off'")
+    p.add_argument("--naming", choices=["full", "stem"],
+                   help="new sidecars: full = photo.jpg.xmp (digiKam, darktable; default), stem = photo.xmp")
+    p.add_argument("--export", nargs="*", type=Path, metavar="PATH",
+                   help="write sidecars now for these photos/folders (none given: the whole library)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("doctor", help="check the catalog (integrity, orphans, missing files, thumbnails)")
+    _common(p)
+    p.add_argument("--repair", action="store_true", help="repair what can be repaired safely")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -114,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from tagger.progress import TqdmProgress
 
+    for stream in (sys.stdout, sys.stderr):
+        # a file name that is not UTF-8 reaches us as lone surrogates: print them as \udcXX (in JSON that is the
+        # string escape json.loads turns back into the exact name) instead of dying with UnicodeEncodeError
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
     try:
         with TqdmProgress() as progress:
             return COMMANDS[args.command](args, progress)
@@ -129,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(exc, (DatasetError, ModelError, IntegrityError, CatalogError, UsageError, OSError)):
             print(f"tagger: error: {exc}", file=sys.stderr)
+            return 2
+        import sqlite3
+
+        if isinstance(exc, sqlite3.OperationalError):  # locked by another program, disk full, read-only disk
+            print(f"tagger: error: the catalog cannot be used right now ({exc})", file=sys.stderr)
             return 2
         raise
 
@@ -207,8 +263,6 @@ def cmd_build_model(args, progress) -> int:
 def cmd_eval(args, progress) -> int:
     from tagger.evaluate import evaluate, read_dataset
 
-    import os
-
     dataset = read_dataset(args.dir, args.labels, args.images)
     # evaluation sets are small photos: decoding is cheap and the model is the bottleneck, so it gets every core
     engine = _engine(args, progress, threads=os.cpu_count())
@@ -217,6 +271,15 @@ def cmd_eval(args, progress) -> int:
 
         if not args.train:
             raise DatasetError("--split needs --train (the photos to train the seen labels on)")
+        if args.embedding:
+            from tagger.evaluate_vgse import evaluate_embeddings, format_embedding_eval, kinds_for
+
+            result = evaluate_embeddings(engine, dataset, read_list(args.train),
+                                         read_split(args.split) if args.split else None,
+                                         kinds=kinds_for(args.embedding), batch_size=args.batch_size, progress=progress)
+            progress.close()
+            print(json.dumps(result, indent=2, default=_json_default) if args.json else format_embedding_eval(result))
+            return 0
         result = evaluate_trained(engine, dataset, read_list(args.train), read_split(args.split) if args.split else None,
                                   batch_size=args.batch_size, progress=progress, baselines=not args.no_baselines)
         progress.close()
@@ -287,29 +350,21 @@ def _catalog(args):
 
 
 def cmd_index(args, progress) -> int:
-    import signal
-
     from tagger.indexer import Indexer
 
-    engine = _engine(args, progress)
     catalog = _catalog(args)
-    stop = {"requested": False}
-
-    def on_sigint(signum, frame):
-        if stop["requested"]:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-        print("\nstopping after the current batch (Ctrl-C again to abort now)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
+    engine = _catalog_engine(args, progress, catalog)
+    with _sigint_stops("stopping after the current batch (Ctrl-C again to abort now)…") as stop:
         for folder in args.folders:
             if not folder.is_dir():
                 raise UsageError(f"{folder} is not a folder")
         indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers)
-        stats = indexer.index(args.folders, progress=progress, should_stop=lambda: stop["requested"])
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        from tagger.keyword_sync import load_settings, sidecar_writer
+
+        indexer.on_indexed = sidecar_writer(
+            catalog, _keyword_models(args, progress, catalog, load_settings(catalog), engine),
+            on_failure=lambda path, why: print(f"tagger: could not write the sidecar of {path}: {why}", file=sys.stderr))
+        stats = indexer.index(args.folders, progress=progress, should_stop=stop)
     progress.close()
     summary = {k: v for k, v in stats.__dict__.items()}
     summary["images_per_second"] = round(stats.images_per_second, 2)
@@ -320,6 +375,8 @@ def cmd_index(args, progress) -> int:
         print(f"{stats.scanned} photos found: {stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged; "
               f"{stats.indexed} indexed, {stats.failed} failed, {stats.moved} moved, {stats.gone} gone "
               f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
+        if stats.keywords:
+            print(f"  keywords re-read for {stats.keywords} unchanged photos whose XMP sidecar changed")
         for folder, why in stats.skipped_dirs:
             print(f"  could not read folder {folder}: {why}")
         if stats.cancelled:
@@ -329,6 +386,26 @@ def cmd_index(args, progress) -> int:
     return 130 if stats.cancelled else 0
 
 
+@contextlib.contextmanager
+def _sigint_stops(message: str):
+    """The first Ctrl-C asks the job to stop cleanly (the yielded callable turns true), a second one aborts."""
+    import signal
+
+    requested = {"stop": False}
+
+    def on_sigint(signum, frame):
+        if requested["stop"]:
+            raise KeyboardInterrupt
+        requested["stop"] = True
+        print("\n" + message, file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: requested["stop"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class UsageError(ValueError):
     """A command-line argument that cannot work (missing folder, photo not in the catalog)."""
 
@@ -336,7 +413,17 @@ class UsageError(ValueError):
 def _library(args, progress):
     from tagger.search import Library
 
-    return Library(_catalog(args), _engine(args, progress))
+    catalog = _catalog(args)
+    return Library(catalog, _catalog_engine(args, progress, catalog))
+
+
+def _catalog_engine(args, progress, catalog, threads: int | None = None):
+    """The engine with the catalog's active trained version (if any) switched on."""
+    from tagger.retrain import activate_catalog_version
+
+    engine = _engine(args, progress, threads)
+    activate_catalog_version(catalog, engine, notice=_notice)
+    return engine
 
 
 def cmd_search(args, progress) -> int:
@@ -412,7 +499,30 @@ def cmd_tag(args, progress) -> int:
         if not catalog.remove_user_tag(pid, " ".join(word.split())):
             print(f"{args.photo} had no user tag {word!r}", file=sys.stderr)
     print(", ".join(catalog.user_tags([pid]).get(pid, [])) or "(no user tags)")
+    _write_sidecars(args, progress, catalog, [pid])
     return 0
+
+
+def _write_sidecars(args, progress, catalog, photo_ids) -> None:
+    """With keyword writing on, put these photos' tags into their XMP sidecars now."""
+    from tagger.keyword_sync import export_keywords, load_settings
+
+    settings = load_settings(catalog)
+    if not settings.enabled:
+        return
+    # no engine here: automatic keywords written before are kept as they are (index and --export update them)
+    report = export_keywords(catalog, photo_ids, settings=settings)
+    for path, reason in report.failed:
+        print(f"tagger: could not write the sidecar of {path}: {reason}", file=sys.stderr)
+
+
+def _keyword_models(args, progress, catalog, settings, engine=None) -> list[str]:
+    """Models whose automatic tags may be written: only needed (and the engine only loaded) with a threshold."""
+    if settings.auto_threshold is None:
+        return []
+    engine = engine or _catalog_engine(args, progress, catalog)
+    version = getattr(engine, "version", None)
+    return [engine.model_id] + ([version.model_id] if version is not None else [])
 
 
 def cmd_status(args, progress) -> int:
@@ -425,10 +535,13 @@ def cmd_status(args, progress) -> int:
         "schema_version": catalog.schema_version,
         "roots": [str(r.path) for r in catalog.roots()],
         "failures": [{"path": str(p), "reason": r} for p, r in failures],
+        "keyword_writing": _keyword_settings(catalog).to_json(),
     }
-    engine = _engine(args, progress)
+    engine = _catalog_engine(args, progress, catalog)
     progress.close()
     info["model"] = engine.model_id
+    info["model_version"] = engine.version.number if engine.version else 0
+    info["labels"] = len({row["label"] for row in catalog.labels()})
     info["provider"] = engine.runtime.provider
     info["device"] = engine.runtime.device
     if args.json:
@@ -436,9 +549,11 @@ def cmd_status(args, progress) -> int:
     else:
         print(f"catalog {info['catalog']} (schema {info['schema_version']})")
         print(f"  {counts['indexed']} indexed, {counts['failed']} failed, {counts['gone']} gone")
-        print(f"  model {info['model']} on {info['provider']}")
+        trained = f", trained version {info['model_version']}" if info["model_version"] else ", untrained"
+        print(f"  model {info['model']}{trained} on {info['provider']}")
         for r in info["roots"]:
             print(f"  library folder {r}")
+        print(f"  keyword writing: {_keyword_settings(catalog).describe()}")
         if failures:
             print("failures:")
             for p, r in failures:
@@ -446,8 +561,175 @@ def cmd_status(args, progress) -> int:
     return 0
 
 
+def cmd_label(args, progress) -> int:
+    from tagger.catalog import clean_label
+
+    catalog = _catalog(args)
+    if args.rename:
+        if not args.label:
+            raise UsageError("--rename needs the old LABEL: tagger label FOLDER OLD --rename NEW")
+        n = catalog.rename_label(args.label, args.rename)
+        print(f"renamed {args.label!r} to {args.rename!r} on {n} folder(s); run `tagger train` to learn the new name")
+        return 0 if n else 1
+    if args.remove:
+        if not catalog.remove_label(args.folder):
+            raise UsageError(f"{args.folder} has no label")
+        print(f"{args.folder}: label removed (run `tagger train` to update the model)")
+        return 0
+    if not args.label:
+        raise UsageError("give a LABEL (or --remove)")
+    if not args.folder.is_dir():
+        raise UsageError(f"{args.folder} is not a folder")
+    catalog.set_label(args.folder, args.label)
+    label = clean_label(args.label)
+    n = len(catalog.photos_under(args.folder))
+    print(f"{args.folder}: {label!r} ({n} indexed photos)" + ("" if n else "; index the folder before training"))
+    return 0
+
+
+def cmd_labels(args, progress) -> int:
+    rows = _catalog(args).labels()
+    if args.json:
+        print(json.dumps([{"label": r["label"], "folder": str(r["folder"]), "photos": r["photos"]} for r in rows],
+                         indent=2, ensure_ascii=False))
+    elif not rows:
+        print("no labelled folders: `tagger label FOLDER LABEL`")
+    else:
+        for r in rows:
+            print(f"{r['label']:<30} {r['photos']:>6} photos  {r['folder']}")
+    return 0
+
+
+def cmd_train(args, progress) -> int:
+    from tagger.progress import Cancelled
+    from tagger.retrain import RetrainError, train_version
+
+    catalog = _catalog(args)
+    engine = _catalog_engine(args, progress, catalog, threads=os.cpu_count())
+    try:
+        with _sigint_stops("cancelling: the active model stays as it was…") as stop:
+            report = train_version(catalog, engine, progress=progress, should_stop=stop)
+    except Cancelled:
+        progress.close()
+        print("training cancelled; the active model is unchanged", file=sys.stderr)
+        return 130
+    except RetrainError as exc:
+        raise UsageError(str(exc)) from None
+    progress.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=_json_default))
+    else:
+        labels = ", ".join(f"{k} ({v})" for k, v in report.labels.items())
+        print(f"version {report.version} is active: {len(report.labels)} labels: {labels}")
+        print(f"held-out accuracy on the labels: {report.val_acc_before:.3f} before -> {report.val_acc_after:.3f} "
+              f"after ({len(report.history)} epochs); calibration lam {report.calibration['lam']}, "
+              f"gamma {report.calibration['gamma']} ({report.calibration['source']})")
+        print(f"{report.photos_reprojected} photos re-projected; "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+    return 0
+
+
+def cmd_models(args, progress) -> int:
+    from tagger.retrain import use_version
+
+    catalog = _catalog(args)
+    if args.use is not None:
+        engine = _engine(args, progress)
+        from tagger.versions import VersionError
+
+        try:
+            use_version(catalog, engine, args.use, progress=progress)
+        except VersionError as exc:
+            raise UsageError(str(exc)) from None
+        progress.close()
+    rows = catalog.versions()
+    if args.json:
+        print(json.dumps([{**r, "folder": str(r["folder"]) if r["folder"] else None} for r in rows], indent=2,
+                         default=_json_default, ensure_ascii=False))
+        return 0
+    for r in rows:
+        mark = "*" if r["active"] else " "
+        if r["version"] == 0:
+            print(f"{mark} 0  untrained (zero-shot ConSE)")
+            continue
+        m = r["metrics"]
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
+        print(f"{mark} {r['version']:<2} {when}  {len(r['labels'])} labels ({', '.join(r['labels'][:6])}"
+              f"{', …' if len(r['labels']) > 6 else ''}); held-out accuracy {m.get('val_acc_before', 0):.3f} -> "
+              f"{m.get('val_acc_after', 0):.3f}")
+    return 0
+
+
+def _keyword_settings(catalog):
+    from tagger.keyword_sync import load_settings
+
+    return load_settings(catalog)
+
+
+def cmd_keywords(args, progress) -> int:
+    from tagger.keyword_sync import KEEP, export_keywords, label_candidates, save_settings
+
+    catalog = _catalog(args)
+    threshold = KEEP
+    if args.auto_threshold is not None:
+        if args.auto_threshold.lower() in ("off", "none", ""):
+            threshold = None
+        else:
+            try:
+                threshold = float(args.auto_threshold)
+            except ValueError:
+                raise UsageError(f"--auto-threshold takes a weight between 0 and 1 or 'off', not "
+                                 f"{args.auto_threshold!r}") from None
+    try:
+        settings = save_settings(catalog, enabled=None if args.write is None else args.write == "on",
+                                 auto_threshold=threshold, naming=args.naming) \
+            if (args.write or args.naming or threshold is not KEEP) else _keyword_settings(catalog)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out: dict[str, Any] = {"keyword_writing": settings.to_json()}
+    if args.export is not None:
+        if args.export:
+            ids = sorted({pid for target in args.export for pid in catalog.photos_under(target)})
+            if not ids:
+                raise UsageError("no indexed photos there: run `tagger index` first")
+        else:
+            ids = None
+        report = export_keywords(catalog, ids, models=_keyword_models(args, progress, catalog, settings),
+                                 settings=settings, progress=progress)
+        out["export"] = report.to_json()
+    out["label_candidates"] = [{"keyword": t, "photos": n} for t, n in label_candidates(catalog)]
+    progress.close()
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0 if not out.get("export", {}).get("failed") else 1
+    print(f"keyword writing: {settings.describe()}")
+    if args.write == "on" and "export" not in out:
+        print("  tags you change from now on are written; `tagger keywords --export` writes the ones you have now")
+    if "export" in out:
+        e = out["export"]
+        print(f"exported {e['photos']} photos: {e['written']} sidecars written, {e['unchanged']} unchanged, "
+              f"{e['missing']} files missing, {len(e['failed'])} failed")
+        for f in e["failed"]:
+            print(f"  {f['path']}: {f['reason']}")
+    if out["label_candidates"]:
+        print("keywords from your files that could be training labels (photos):")
+        print("  " + ", ".join(f"{c['keyword']} ({c['photos']})" for c in out["label_candidates"][:40]))
+    return 0 if not out.get("export", {}).get("failed") else 1
+
+
+def cmd_doctor(args, progress) -> int:
+    from tagger.doctor import diagnose, format_report
+
+    report = diagnose(_catalog(args), repair=args.repair, progress=progress)
+    progress.close()
+    print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else format_report(report))
+    return 0 if report.healthy else 1
+
+
 COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval, "index": cmd_index,
-            "search": cmd_search, "similar": cmd_similar, "tags": cmd_tags, "tag": cmd_tag, "status": cmd_status}
+            "search": cmd_search, "similar": cmd_similar, "tags": cmd_tags, "tag": cmd_tag, "status": cmd_status,
+            "label": cmd_label, "labels": cmd_labels, "train": cmd_train, "models": cmd_models,
+            "keywords": cmd_keywords, "doctor": cmd_doctor}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -81,6 +81,16 @@ class Engine:
         path = self.version.onnx_path if self.version else self.folder / self.manifest["onnx"]["file"]
         return ModelRuntime.open(path, threads=self.threads)
 
+    def twin(self) -> "Engine":
+        """An engine for a background job that switches versions (training, rollback) while this one keeps serving
+        the active version: the word space, tag index and class vectors are shared, the ONNX session is not."""
+        import copy
+
+        _ = self.word_space, self.tag_set  # loaded once here, shared by the twin
+        twin = copy.copy(self)
+        twin.__dict__.pop("runtime", None)
+        return twin
+
     def use_version(self, version) -> None:
         """Run a trained version's graph from now on (None: the untrained model). Same backbone, same features:
         only the embedding output changes, and the untrained embedding is still derived for zero-shot words."""

@@ -243,16 +243,10 @@ def read_split(path: Path) -> dict[str, str]:
     return out
 
 
-def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None, *,
-                     batch_size: int = 32, progress=None, seed: int = 0, baselines: bool = True) -> dict[str, Any]:
-    """Train a temporary head on ``train_files`` (only ``seen`` labels when a split is given) with the same trainer as
-    ``tagger train``, evaluate on the data set's images with every label as a candidate, next to the seed recipes
-    trained on the same features. Nothing is written anywhere."""
-    from tagger import recipes
-    from tagger.training import (TrainConfig, TrainingSet, calibrate, combine, conse_mix, harmonic_mean,
-                                 labels_vocabulary_negatives, train_head)
-    from tagger.vocabulary import load_vocabulary
-
+def trained_labels(dataset: Dataset, train_files: Sequence[str],
+                   split: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    """(candidates, seen labels) of a trained protocol, after checking the lists agree: candidates are every label of
+    the training and evaluated photos; seen ones are those the split calls seen (else those with training photos)."""
     train_files = list(train_files)
     bad = sorted({f.split("/", 1)[0] for f in train_files if f.split("/", 1)[0] not in dataset.folder_labels})
     if bad:
@@ -269,11 +263,32 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
         seen_labels = [c for c in candidates if split[c] == "seen"]
     else:
         seen_labels = sorted({label_of(f) for f in train_files})
+    return candidates, seen_labels
+
+
+def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None, *,
+                     batch_size: int = 32, progress=None, seed: int = 0, baselines: bool = True,
+                     embedded=None, keep_scores: bool = False) -> dict[str, Any]:
+    """Train a temporary head on ``train_files`` (only ``seen`` labels when a split is given) with the same trainer as
+    ``tagger train``, evaluate on the data set's images with every label as a candidate, next to the seed recipes
+    trained on the same features. Nothing is written anywhere. ``embedded``: the model's outputs for
+    ``train_files + dataset.files`` when the caller already has them (``tagger.vgse`` caches them for sweeps);
+    ``keep_scores``: also return the trained model's test scores (``test_scores``: scores, truth, trained), for
+    analyses that combine them with other scorers (``tagger.evaluate_vgse``)."""
+    from tagger import recipes
+    from tagger.training import (TrainConfig, TrainingSet, calibrate, combine, conse_mix, harmonic_mean,
+                                 labels_vocabulary_negatives, train_head)
+    from tagger.vocabulary import load_vocabulary
+
+    train_files = list(train_files)
+    candidates, seen_labels = trained_labels(dataset, train_files, split)
+    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
     cand_index = {c: i for i, c in enumerate(candidates)}
     trained = np.array([c in set(seen_labels) for c in candidates])
 
     all_files = train_files + list(dataset.files)
-    out = engine.embed_files([dataset.root / f for f in all_files], batch_size=batch_size, progress=progress)
+    out = embedded if embedded is not None else engine.embed_files(
+        [dataset.root / f for f in all_files], batch_size=batch_size, progress=progress)
     failures = [{"file": all_files[i], "reason": r} for i, r in sorted(out.failures)]
     ok = np.asarray(out.ok)
     is_train = ok < len(train_files)
@@ -315,8 +330,9 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
             m["H"] = harmonic_mean(scores.argmax(1), truth, is_seen)
         return m
 
+    mixed = combine(s0[test_rows], s1, trained, calibration.lam, calibration.gamma)
     results = {
-        "tagger": summarise(combine(s0[test_rows], s1, trained, calibration.lam, calibration.gamma),
+        "tagger": summarise(mixed,
                             "zero-training scorer for every label, mixed with the trained residual head for trained "
                             f"labels (lam {calibration.lam}, gamma {calibration.gamma}, {calibration.source})"),
         "zero_training": summarise(s0[test_rows], "the default model before training (ConSE + WordNet + CSLS)"),
@@ -343,4 +359,5 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
                      "n_val": head.n_val},
         **main,
         "baselines": results,
+        **({"test_scores": {"scores": mixed, "truth": truth, "trained": trained}} if keep_scores else {}),
     }

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from tagger.training import TrainConfig, TrainingSet, hinge_rank_loss, stratified_split
+from tagger.training import TrainConfig, TrainingSet, hinge_rank_loss, single_threaded_torch, stratified_split
 
 
 @dataclass
@@ -52,6 +52,12 @@ def _mlp(fdim: int, dim: int):
 
 
 def _fit(name: str, model, loss_fn: Callable, data: TrainingSet, config: TrainConfig, max_epochs: int) -> Projector:
+    with single_threaded_torch():
+        return _fit_one_thread(name, model, loss_fn, data, config, max_epochs)
+
+
+def _fit_one_thread(name: str, model, loss_fn: Callable, data: TrainingSet, config: TrainConfig,
+                    max_epochs: int) -> Projector:
     import torch
 
     torch.manual_seed(config.seed)

@@ -147,7 +147,7 @@ def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig
         lam = label_lambdas(data.label_texts, known, calibration)
         metrics = {"val_acc_before": head.val_acc_before, "val_acc_after": head.val_acc_after,
                    "best_epoch": head.best_epoch, "epochs": len(head.history), "n_train": head.n_train,
-                   "n_val": head.n_val, "photos": counts}
+                   "n_val": head.n_val, "photos": counts, "history": head.history}
         folder = versions_dir(catalog.path) / f"v{number}"
         write_version(folder, number=number, base_folder=engine.folder, base_manifest=engine.manifest, head=head,
                       label_vectors=data.label_vectors, lam=lam, calibration=calibration, metrics=metrics)

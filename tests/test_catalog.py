@@ -159,3 +159,41 @@ def test_user_tags_and_settings(tmp_path):
         assert cat.remove_user_tag(pid, "beach") and not cat.remove_user_tag(pid, "beach")
         cat.set_setting("k", "v")
         assert cat.get_setting("k") == "v" and cat.get_setting("missing", "d") == "d"
+
+
+def test_the_catalog_is_backed_up_before_each_migration(tmp_path):
+    path = tmp_path / "catalog.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate_to(conn, 2)
+    conn.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES ('/x', X'2f78', 0)")
+    conn.execute("INSERT INTO photos (root_id, path_key, rel_path, size, mtime_ns, status, indexed_at) "
+                 "VALUES (1, X'61', 'a', 1, 1, 'indexed', 0)")
+    conn.execute("INSERT INTO user_tags (photo_id, tag, source, added_at) VALUES (1, 'grandma', 'user', 0)")
+    conn.close()
+    with Catalog.open(path) as cat:
+        assert cat.schema_version == C.SCHEMA_VERSION
+        assert cat.db.execute("SELECT sidecar_sig FROM photos").fetchone()[0] is None  # keywords never read yet
+    backups = C.catalog_backups(path)
+    assert len(backups) == 1 and backups[0].name.startswith("catalog.backup-schema2-")
+    old = sqlite3.connect(backups[0])
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert old.execute("SELECT tag FROM user_tags").fetchall() == [("grandma",)]
+    with Catalog.open(path):
+        pass
+    assert len(C.catalog_backups(path)) == 1  # up to date: no new backup
+    Catalog.open(tmp_path / "fresh.db").close()
+    assert C.catalog_backups(tmp_path / "fresh.db") == []  # a new catalog has nothing to back up
+
+
+def test_a_failed_backup_stops_the_migration(tmp_path, monkeypatch):
+    path = tmp_path / "catalog.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate_to(conn, 1)
+    conn.close()
+    before = path.read_bytes()
+    monkeypatch.setattr(C.time, "strftime", lambda fmt: "20000101-000000")
+    (tmp_path / "catalog.backup-schema1-20000101-000000.db").mkdir()  # the backup cannot be written there
+    monkeypatch.setattr(C.Path, "exists", lambda self: False if "backup" in self.name else os.path.exists(self))
+    with pytest.raises(CatalogError, match="could not back up"):
+        Catalog.open(path)
+    assert path.read_bytes() == before

@@ -1,5 +1,5 @@
 """The desktop app, offscreen (pytest-qt): search as you type, tag clicks, selection clouds, indexing with cancel,
-and starting with no catalog, a populated one and a damaged one."""
+starting with no catalog, a populated one and a damaged one, and the labels & retraining panel."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_starts_on_a_populated_catalog(window):
     assert window.model.rowCount() == 48
     assert "48 photos" in window.counts_label.text()
     assert window.provider_label.text().strip() == "CPU"
-    assert window.engine.model_id in window.model_label.text()
+    assert window.model_label.text() == "model: untrained" and window.engine.model_id in window.model_label.toolTip()
 
 
 def test_typing_a_query_updates_the_grid(window, qtbot):
@@ -148,6 +148,186 @@ def test_screenshot_command(populated_db, caltech_library, tmp_path, engine):
     photo = sorted((caltech_library / "pizza").glob("*.jpg"))[0]
     out = tmp_path / "shot.png"
     assert main(["--db", str(populated_db), "--screenshot", str(out), "--search", "pizza", "--select", str(photo),
+                 "--settings", str(tmp_path / "s.ini"), "--size", "1000x700"]) == 0
+    from PIL import Image
+
+    assert Image.open(out).size == (1000, 700)
+
+
+# ---------------------------------------------------------------------- labels & retraining panel
+
+TRAIN_TIMEOUT = 300_000
+FAST = {"epochs": 3, "patience": 3, "batch_size": 16}  # seconds, not minutes: the panel is under test, not the model
+
+
+@pytest.fixture
+def fresh_db(populated_db, tmp_path) -> Path:
+    """A private copy of the indexed small library's catalog: labels and versions written here stay here."""
+    shutil.copytree(populated_db.parent, tmp_path / "lib")
+    return tmp_path / "lib" / populated_db.name
+
+
+def _open(qtbot, db: Path, settings) -> MainWindow:
+    win = MainWindow(db, settings)
+    qtbot.addWidget(win)
+    win.show()
+    win.side_tabs.setCurrentWidget(win.labels_panel)
+    qtbot.waitUntil(lambda: win.engine is not None, timeout=TIMEOUT)
+    return win
+
+
+def _select(table, column: int, text: str) -> None:
+    row = next(i for i in range(table.rowCount()) if table.item(i, column).text().strip() == text)
+    table.selectRow(row)
+
+
+def _table(table) -> list[tuple[str, ...]]:
+    return [tuple(table.item(i, j).text() for j in range(table.columnCount())) for i in range(table.rowCount())]
+
+
+def test_labels_can_be_added_renamed_and_removed(qtbot, fresh_db, settings, caltech_library, tmp_path, monkeypatch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    win = _open(qtbot, fresh_db, settings)
+    panel = win.labels_panel
+    assert panel.table.rowCount() == 0 and not panel.training.retrain.isEnabled()  # nothing to train on yet
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(caltech_library / "kangaroo"))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("  roo ", True))
+    qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
+    assert _table(panel.table) == [("roo", "kangaroo", "6")]
+    assert panel.add_label(caltech_library / "okapi", "okapi")
+    assert _table(panel.table) == [("okapi", "okapi", "6"), ("roo", "kangaroo", "6")]
+    assert panel.training.retrain.isEnabled()
+    panel.set_indexing(True)  # never while indexing
+    assert not panel.training.retrain.isEnabled()
+    panel.set_indexing(False)
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert not panel.add_label(outside, "nope")
+    assert "not inside a library folder" in panel.message.text() and "Traceback" not in panel.message.text()
+    assert panel.table.rowCount() == 2
+
+    _select(panel.table, 0, "roo")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("kangaroo", True))
+    qtbot.mouseClick(panel.rename_button, Qt.MouseButton.LeftButton)
+    assert _table(panel.table) == [("kangaroo", "kangaroo", "6"), ("okapi", "okapi", "6")]
+    assert [r["label"] for r in win.catalog.labels()] == ["kangaroo", "okapi"]
+
+    _select(panel.table, 0, "okapi")
+    qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
+    assert _table(panel.table) == [("kangaroo", "kangaroo", "6")]
+    assert [r["label"] for r in win.catalog.labels()] == ["kangaroo"]
+    win.close()
+
+
+def test_retrain_shows_progress_and_curve_then_uses_the_new_version(qtbot, fresh_db, settings, caltech_library):
+    from PySide6.QtCore import Qt
+
+    from tagger.training import TrainConfig
+
+    win = _open(qtbot, fresh_db, settings)
+    panel = win.labels_panel
+    panel.train_config = TrainConfig(**FAST)
+    for folder in ("kangaroo", "okapi", "pizza"):
+        assert panel.add_label(caltech_library / folder, folder)
+    assert win.model_label.text() == "model: untrained"
+    qtbot.mouseClick(panel.training.retrain, Qt.MouseButton.LeftButton)
+    stages: list[str] = []
+    panel.job.progress.connect(lambda stage, done, total: stages.append(stage))
+    assert panel.busy and panel.training.bar.isVisible() and panel.training.cancel.isVisible()
+    assert not panel.training.retrain.isEnabled() and not panel.add_button.isEnabled()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TRAIN_TIMEOUT)
+
+    assert "training" in stages and "re-projecting photos" in stages
+    report = panel.last_report
+    assert report is not None and report.version == 1
+    assert [p["epoch"] for p in panel.chart.points] == [r["epoch"] for r in report.history] == [1, 2, 3]
+    assert panel.chart.before == pytest.approx(report.val_acc_before)
+    result = panel.training.result.text()
+    assert "Held-out accuracy" in result and "→" in result and "Version 1 is active" in result
+    assert not panel.training.bar.isVisible() and not panel.training.cancel.isVisible()
+    assert win.catalog.active_version() == 1
+    assert win.engine.version is not None and win.engine.version.number == 1  # the engine service switched
+    assert win.model_label.text() == "model v1 (trained: 3 labels)"
+    rows = _table(panel.versions)
+    assert [r[0] for r in rows] == ["● v1", "   v0"] and "kangaroo, okapi, pizza" in rows[0][2]
+    assert panel.training.retrain.isEnabled()
+
+    win.search_for("okapi")  # searches now mix in the trained label
+    qtbot.waitUntil(lambda: not win.searching and win.model.row(0).score is not None, timeout=TIMEOUT)
+    assert _folders(win)[:5] == ["okapi"] * 5
+    win.close()
+
+
+def test_cancelling_a_training_changes_nothing(qtbot, fresh_db, settings, caltech_library):
+    from tagger.training import TrainConfig
+
+    win = _open(qtbot, fresh_db, settings)
+    panel = win.labels_panel
+    panel.train_config = TrainConfig(epochs=200, patience=200, batch_size=16)
+    for folder in ("kangaroo", "okapi"):
+        panel.add_label(caltech_library / folder, folder)
+    panel.start_training()
+    panel.job.epoch.connect(lambda row: panel.training.cancel.click())  # cancel after the first epoch
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TRAIN_TIMEOUT)
+    assert "Cancelled" in panel.training.result.text()
+    assert 1 <= len(panel.chart.points) < 200
+    assert win.catalog.active_version() == 0 and [v["version"] for v in win.catalog.versions()] == [0]
+    assert win.engine.version is None and win.model_label.text() == "model: untrained"
+    assert _table(panel.versions) == [("● v0", "", "untrained (zero-shot)", "")]
+    assert not (fresh_db.parent / f"{fresh_db.stem}.models" / "v1").exists()
+    assert panel.training.retrain.isEnabled()
+    win.close()
+
+
+def test_using_version_0_rolls_back_and_back_again(qtbot, fresh_db, settings, caltech_library, engine):
+    from PySide6.QtCore import Qt
+
+    from tagger.gui.training_job import private_engine
+    from tagger.retrain import train_version
+    from tagger.training import TrainConfig
+
+    with Catalog.open(fresh_db) as cat:  # a catalog trained from the command line (a copy: the session's engine stays)
+        for folder in ("kangaroo", "okapi"):
+            cat.set_label(caltech_library / folder, folder)
+        train_version(cat, private_engine(engine), config=TrainConfig(**FAST))
+    win = _open(qtbot, fresh_db, settings)
+    panel = win.labels_panel
+    assert win.engine.version is not None and win.engine.version.number == 1  # loaded with the active version
+    assert win.model_label.text() == "model v1 (trained: 2 labels)"
+    assert [r[0] for r in _table(panel.versions)] == ["● v1", "   v0"]
+    assert not panel.use_button.isEnabled()  # nothing chosen yet
+    _select(panel.versions, 0, "v0")
+    qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TRAIN_TIMEOUT)
+    assert win.catalog.active_version() == 0 and win.engine.version is None
+    assert win.model_label.text() == "model: untrained"
+    assert [r[0] for r in _table(panel.versions)] == ["   v1", "● v0"]
+    assert [v["version"] for v in win.catalog.versions()] == [0, 1]  # rolled back, not deleted
+
+    panel.use_version(1)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=TRAIN_TIMEOUT)
+    assert win.catalog.active_version() == 1 and win.engine.version.number == 1
+    assert win.model_label.text() == "model v1 (trained: 2 labels)"
+    win.close()
+
+
+def test_retraining_errors_read_as_sentences():
+    from tagger.gui.services import readable_error
+    from tagger.retrain import RetrainError
+    from tagger.versions import VersionError
+
+    assert readable_error(RetrainError("label a folder first")) == "label a folder first"
+    assert readable_error(VersionError("model version 2 is damaged")) == "model version 2 is damaged"
+
+
+def test_screenshot_of_the_labels_panel(populated_db, tmp_path, engine):
+    from tagger.gui.app import main
+
+    out = tmp_path / "labels.png"
+    assert main(["--db", str(populated_db), "--screenshot", str(out), "--panel", "labels",
                  "--settings", str(tmp_path / "s.ini"), "--size", "1000x700"]) == 0
     from PIL import Image
 

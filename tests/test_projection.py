@@ -42,5 +42,5 @@ def test_untrained_projection_equals_normalised_conse(rng):
     assert torch.allclose(proj(feats, logits).norm(dim=-1), torch.ones(4), atol=1e-5)
     # the residual is what training changes: once it moves, the output moves
     with torch.no_grad():
-        proj.residual.bias.add_(1.0)
+        proj.residual[-1].bias.add_(1.0)  # the last layer of the head starts at zero
     assert not torch.allclose(proj(feats, logits), expected, atol=1e-3)

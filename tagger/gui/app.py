@@ -19,6 +19,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--select", type=Path, metavar="PHOTO", help="start with this photo selected (screenshots)")
     p.add_argument("--index", type=Path, metavar="FOLDER", help="add this folder to the library and index it")
     p.add_argument("--size", default="1400x900", help="window size for screenshots, WIDTHxHEIGHT")
+    p.add_argument("--panel", choices=["tags", "labels"], help="start with this side panel shown")
+    p.add_argument("--retrain", action="store_true",
+                   help="retrain on the labelled folders first (screenshots: the curve shows a run of this session)")
     p.add_argument("--settings", type=Path, help="settings file (default: the platform's user settings)")
     return p.parse_args(argv)
 
@@ -44,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(db, settings)
     if args.index:
         window.add_folder(args.index)
+    if args.panel == "labels":
+        window.side_tabs.setCurrentWidget(window.labels_panel)
     if args.screenshot:
         return screenshot(window, args)
     window.show()
@@ -58,6 +63,11 @@ def screenshot(window, args) -> int:
     window.resize(width, height)
     window.show()
     wait_for(lambda: window.engine is not None or window.engine_error is not None or window.catalog is None, 300)
+    if args.panel == "labels":  # room for the labelled folders, the curve and the versions
+        window.side_tabs.parentWidget().setSizes([max(300, width - 600), 600])
+    if args.retrain and window.engine is not None:
+        window.labels_panel.start_training()
+        wait_for(lambda: not window.labels_panel.busy, 600)
     if args.index:  # show indexing under way: wait until about a third is done
         wait_for(lambda: window.indexing and window.progress.maximum() > 0
                  and window.progress.value() >= window.progress.maximum() // 3, 300)

@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from tagger.catalog import Catalog, CatalogError
 from tagger.gui.grid import PHOTO_ID_ROLE, GridRow, PhotoGrid, PhotoGridModel
+from tagger.gui.labels_panel import LabelsPanel, model_status
 from tagger.gui.services import EngineService, ImageSignals, IndexJob, PreviewTask
 from tagger.gui.widgets import DetailsPanel, FailuresDialog, SettingsDialog, TagCloud, WelcomePage
 
@@ -44,6 +46,7 @@ class MainWindow(QMainWindow):
     search_requested = Signal(int, str, object)
     similar_requested = Signal(int, int)
     cloud_requested = Signal(int, object)
+    version_refresh_requested = Signal()  # the catalog's active version changed: the engine service follows it
 
     def __init__(self, db_path: Path, settings: QSettings, *, start_engine: bool = True):
         super().__init__()
@@ -118,7 +121,13 @@ class MainWindow(QMainWindow):
         self.details.user_tag_removed.connect(self._remove_user_tag)
         side.addWidget(self.details)
         side.setSizes([260, 640])
-        split.addWidget(side)
+        self.side_tabs = QTabWidget()  # labels and retraining beside the cloud and details, not a third column
+        self.side_tabs.addTab(side, "Tags && details")
+        self.labels_panel = LabelsPanel()
+        self.labels_panel.version_changed.connect(self._active_version_changed)
+        self.labels_panel.busy_changed.connect(self._training_busy_changed)
+        self.side_tabs.addTab(self.labels_panel, "Labels && training")
+        split.addWidget(self.side_tabs)
         split.setSizes([900, 380])
         outer.addWidget(split, 1)
         self.stack.addWidget(main)
@@ -164,6 +173,8 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.model_label)
         self.provider_label = QLabel()
         sb.addPermanentWidget(self.provider_label)
+        self.xmp_label = QLabel()  # keyword writing: shown whenever Tagger may write into the photo folders
+        sb.addPermanentWidget(self.xmp_label)
 
     def _build_menus(self) -> None:
         lib = self.menuBar().addMenu("&Library")
@@ -171,6 +182,8 @@ class MainWindow(QMainWindow):
         self._action(lib, "&Remove folder…", self._remove_folder)
         self._action(lib, "Re-&index all", self.reindex, QKeySequence("Ctrl+R"))
         self._action(lib, "Show &failures…", self.show_failures)
+        self.xmp_action = self._action(lib, "&Write keywords to XMP sidecars", self.set_keyword_writing)
+        self.xmp_action.setCheckable(True)
         lib.addSeparator()
         self._action(lib, "&Settings…", self.show_settings, QKeySequence("Ctrl+,"))
         self._action(lib, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -183,6 +196,8 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Search", self.focus_search, QKeySequence.StandardKey.Find)
         self._action(view, "Show &all photos", lambda: self.search_box.clear(), QKeySequence("Ctrl+Shift+A"))
+        self._action(view, "La&bels and training", lambda: self.side_tabs.setCurrentWidget(self.labels_panel),
+                     QKeySequence("Ctrl+Shift+L"))
         self._action(view, "&Larger thumbnails", lambda: self.set_thumb_size(self.model.thumb_size + 32),
                      QKeySequence.StandardKey.ZoomIn)
         self._action(view, "S&maller thumbnails", lambda: self.set_thumb_size(self.model.thumb_size - 32),
@@ -222,11 +237,13 @@ class MainWindow(QMainWindow):
                                     "the file and restart Tagger.")
             self.welcome.choose.setEnabled(False)
             self.stack.setCurrentWidget(self.welcome)
+            self.labels_panel.set_catalog(None, None)
             self._recent()
             return
         self._remember_catalog()
         self.reload_photos()
         self.stack.setCurrentWidget(self.main_page if self.catalog.roots() else self.welcome)
+        self.labels_panel.set_catalog(self.catalog, self.db_path)
         self._recent()
 
     def _recent(self) -> None:
@@ -266,6 +283,7 @@ class MainWindow(QMainWindow):
         if self.catalog is None:
             self.counts_label.setText("no catalog")
             return
+        self.update_keyword_writing()
         c = self.catalog.counts()
         self.counts_label.setText(f"{c['indexed']:,} photos" + (f" · {c['gone']:,} gone" if c["gone"] else ""))
         self.failures_button.setText(f"{c['failed']:,} failed — show")
@@ -289,17 +307,22 @@ class MainWindow(QMainWindow):
         self.search_requested.connect(self.service.search)
         self.similar_requested.connect(self.service.similar)
         self.cloud_requested.connect(self.service.cloud)
+        self.service.version_changed.connect(self._version_applied)
+        self.service.notice.connect(self.notify)
+        self.version_refresh_requested.connect(self.service.refresh_version)
         self.engine_thread.start()
 
     def restart_engine(self) -> None:
         self.stop_engine()
         self.engine = None
+        self.labels_panel.set_engine(None)
         self.start_engine()
 
     def stop_engine(self) -> None:
         thread = getattr(self, "engine_thread", None)
         if thread is not None:
-            for sig in (self.search_requested, self.similar_requested, self.cloud_requested):
+            for sig in (self.search_requested, self.similar_requested, self.cloud_requested,
+                        self.version_refresh_requested):
                 try:
                     sig.disconnect()
                 except (RuntimeError, TypeError):
@@ -318,7 +341,8 @@ class MainWindow(QMainWindow):
         # tag clouds of single photos are cheap (32 stored tags): answered on the GUI thread, never the search table
         self.local_library = Library(self.catalog, engine) if self.catalog is not None else None
         self.engine_error = None
-        self.model_label.setText(f"model {engine.model_id}")
+        self._show_model_version()
+        self.labels_panel.set_engine(engine)
         self.provider_label.setText(f"  {engine.runtime.device}  ")
         self.provider_label.setToolTip(engine.runtime.provider)
         if self._pending_index:
@@ -474,11 +498,62 @@ class MainWindow(QMainWindow):
 
     def _add_user_tag(self, photo_id: int, tag: str) -> None:
         self.catalog.add_user_tag(photo_id, tag)
+        self._write_keywords([photo_id])
         self.show_details(photo_id)
 
     def _remove_user_tag(self, photo_id: int, tag: str) -> None:
         self.catalog.remove_user_tag(photo_id, tag)
+        self._write_keywords([photo_id])
         self.show_details(photo_id)
+
+    # ------------------------------------------------------------------ keyword writing (XMP sidecars)
+
+    def keyword_models(self) -> list[str]:
+        """Models whose automatic tags may be written (none before the engine is ready: earlier ones are kept)."""
+        if self.engine is None:
+            return []
+        version = getattr(self.engine, "version", None)
+        return [self.engine.model_id] + ([version.model_id] if version is not None else [])
+
+    def update_keyword_writing(self) -> None:
+        from tagger.keyword_sync import load_settings
+
+        settings = load_settings(self.catalog) if self.catalog is not None else None
+        on = bool(settings and settings.enabled)
+        self.xmp_action.blockSignals(True)
+        self.xmp_action.setChecked(on)
+        self.xmp_action.blockSignals(False)
+        self.xmp_action.setEnabled(self.catalog is not None and not self.catalog.read_only)
+        self.xmp_label.setText("  XMP writing ON  " if on else "")
+        self.xmp_label.setStyleSheet("color:white; background:#b9770e; border-radius:3px" if on else "")
+        self.xmp_label.setToolTip(settings.describe() if on else "")
+        self.xmp_label.setVisible(on)
+
+    def set_keyword_writing(self, on: bool) -> None:
+        """The Library menu's toggle: on writes every photo's tags now, then keeps sidecars up to date."""
+        from tagger.keyword_sync import export_keywords, save_settings
+
+        if self.catalog is None:
+            return
+        try:
+            settings = save_settings(self.catalog, enabled=bool(on))
+            if settings.enabled:
+                report = export_keywords(self.catalog, models=self.keyword_models(), settings=settings)
+                self.notify(f"Keyword writing on: {report.written} sidecars written"
+                            + (f", {len(report.failed)} failed" if report.failed else ""))
+            else:
+                self.notify("Keyword writing off: your photo folders are only read.")
+        except CatalogError as exc:
+            self.notify(str(exc))
+        self.update_keyword_writing()
+
+    def _write_keywords(self, photo_ids: list[int]) -> None:
+        from tagger.keyword_sync import sidecar_writer
+
+        writer = sidecar_writer(self.catalog, self.keyword_models(),
+                                on_failure=lambda path, why: self.notify(f"Could not write the sidecar of {path}: {why}"))
+        if writer is not None:
+            writer(photo_ids)
 
     def open_photo(self, photo_id: int | None) -> None:
         path = self._path(photo_id)
@@ -550,8 +625,8 @@ class MainWindow(QMainWindow):
             self._pending_index.extend(folders)
             self.notify("indexing starts when the model is ready…", 5000)
             return
-        if self.index_job is not None and self.index_job.isRunning():
-            self._pending_index.extend(folders)
+        if (self.index_job is not None and self.index_job.isRunning()) or self.labels_panel.busy:
+            self._pending_index.extend(folders)  # one at a time: indexing waits for a training or a switch
             return
         self.index_job = IndexJob(self.db_path, self.engine, folders)
         self.index_job.progress.connect(self._index_progress)
@@ -563,6 +638,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
         self.eta_label.setText("scanning…")
+        self.labels_panel.set_indexing(True)
         self.index_job.start()
 
     def cancel_indexing(self) -> None:
@@ -607,12 +683,44 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Tagger: indexing stopped", message)
 
     def _index_done(self) -> None:
+        self.labels_panel.set_indexing(False)
+        self.labels_panel.refresh()  # labelled folders' photo counts
         self.progress.hide()
         self.cancel_button.hide()
         self.eta_label.setText("")
         self.reload_photos()
         self.schedule_cloud()
         if self._pending_index:
+            folders, self._pending_index = self._pending_index, []
+            QTimer.singleShot(0, lambda: self.start_indexing(folders))
+
+    # ------------------------------------------------------------------ labels and retraining
+
+    def _show_model_version(self) -> None:
+        text, tip = model_status(self.engine)
+        self.model_label.setText(text)
+        self.model_label.setToolTip(tip)
+
+    def _active_version_changed(self) -> None:
+        """A training or a rollback finished: the engine service switches the shared engine between two requests."""
+        if getattr(self, "engine_thread", None) is not None and self.engine is not None:
+            self.version_refresh_requested.emit()
+        else:
+            self._version_applied(None)
+
+    def _version_applied(self, _version=None) -> None:
+        """Searches, clouds, details and indexing now use the active version: show their new answers."""
+        self._show_model_version()
+        self.labels_panel.version_applied()
+        text = self.search_box.text().strip()
+        if self.search_active and text and not text.startswith("similar to"):
+            self.run_search()
+        else:
+            self.schedule_cloud()
+        self.show_details(self.current_photo() if self.grid.selected_ids() else None)
+
+    def _training_busy_changed(self, busy: bool) -> None:
+        if not busy and self._pending_index and not self.indexing:
             folders, self._pending_index = self._pending_index, []
             QTimer.singleShot(0, lambda: self.start_indexing(folders))
 
@@ -648,6 +756,7 @@ class MainWindow(QMainWindow):
         if self.indexing:
             self.index_job.cancel()
             self.index_job.wait(30_000)
+        self.labels_panel.shutdown()
         self.stop_engine()
         self.model.loader.wait(2000)
         super().closeEvent(event)

@@ -25,8 +25,10 @@ def readable_error(exc: BaseException) -> str:
     from tagger.catalog import CatalogError
     from tagger.manifest import IntegrityError
     from tagger.model_store import ModelError
+    from tagger.retrain import RetrainError
+    from tagger.versions import VersionError
 
-    if isinstance(exc, (CatalogError, ModelError, IntegrityError)):
+    if isinstance(exc, (CatalogError, ModelError, IntegrityError, RetrainError, VersionError)):
         return str(exc)
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return "The catalog is locked by another Tagger (or another program). Close it and try again."
@@ -51,6 +53,8 @@ class EngineService(QObject):
     search_done = Signal(int, object)  # seq, list[Hit]
     cloud_done = Signal(int, object)  # seq, list[TagWeight]
     request_failed = Signal(int, str)
+    version_changed = Signal(object)  # ModelVersion | None: the engine now runs the catalog's active version
+    notice = Signal(str)  # something the user should know that is not an error of a request
 
     def __init__(self, db_path: Path, backbone: str = "lite0", word_space: Path | None = None):
         super().__init__()
@@ -70,11 +74,29 @@ class EngineService(QObject):
             self.engine = Engine.load(self.backbone, self.word_space,
                                       progress=lambda s, d, t: self.progress.emit(s, d, t))
             _ = self.engine.tag_set  # build or load the tag index now, not on the first cloud
-            self.library = Library(Catalog.open(self.db_path), self.engine)
+            catalog = Catalog.open(self.db_path)
+            self._activate_version(catalog)  # search, clouds and indexing all use the catalog's active version
+            self.library = Library(catalog, self.engine)
             self.engine_ready.emit(self.engine)
         except Exception as exc:  # noqa: BLE001 - shown to the user
             traceback.print_exc()
             self.engine_failed.emit(readable_error(exc))
+
+    def _activate_version(self, catalog) -> None:
+        from tagger.retrain import activate_catalog_version
+
+        activate_catalog_version(catalog, self.engine, notice=self.notice.emit)
+
+    @Slot()
+    def refresh_version(self) -> None:
+        """After a training or a rollback: switch the shared engine here, between two requests, never mid-search."""
+        if self.library is None:
+            return
+        try:
+            self._activate_version(self.library.catalog)
+        except Exception as exc:  # noqa: BLE001
+            self.notice.emit(readable_error(exc))
+        self.version_changed.emit(self.engine.version)
 
     @Slot(int, str, object)
     def search(self, seq: int, text: str, folder) -> None:
@@ -106,37 +128,79 @@ class EngineService(QObject):
             self.request_failed.emit(seq, readable_error(exc))
 
 
-class IndexJob(QThread):
-    """Indexes folders in the background; ``cancel()`` stops after the batch in hand (nothing half-written)."""
+class CatalogJob(QThread):
+    """A cancellable background job on its own catalog connection (SQLite connections stay in their thread): the
+    core's progress callbacks become signals, Cancelled becomes ``cancelled``, any error a readable ``failed``."""
 
     progress = Signal(str, int, int)
-    finished_ok = Signal(object)  # IndexStats
+    finished_ok = Signal(object)
+    cancelled = Signal()
     failed = Signal(str)
 
-    def __init__(self, db_path: Path, engine, folders: list[Path]):
+    def __init__(self, db_path: Path, engine):
         super().__init__()
-        self.db_path = db_path
-        self.engine = engine
-        self.folders = folders
+        self.db_path, self.engine = Path(db_path), engine
         self._stop = False
 
     def cancel(self) -> None:
         self._stop = True
 
+    def should_stop(self) -> bool:
+        return self._stop
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        self.progress.emit(stage, done, total)
+
+    def work(self, catalog):
+        """The job itself; its return value is emitted with ``finished_ok``."""
+        raise NotImplementedError
+
     def run(self) -> None:
         from tagger.catalog import Catalog
-        from tagger.indexer import Indexer
 
         try:
             with Catalog.open(self.db_path) as catalog:
-                stats = Indexer(catalog, self.engine).index(
-                    self.folders, progress=lambda s, d, t: self.progress.emit(s, d, t),
-                    should_stop=lambda: self._stop)
-            self.finished_ok.emit(stats)
+                result = self.work(catalog)
+            self.finished_ok.emit(result)
         except Cancelled:
-            self.failed.emit("Indexing cancelled.")
-        except Exception as exc:  # noqa: BLE001
+            self.cancelled.emit()
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            _log_unexpected(exc)
             self.failed.emit(readable_error(exc))
+
+
+def _log_unexpected(exc: BaseException) -> None:
+    """A bug's traceback goes to stderr for the report; the user's own mistakes ("label a folder first") do not."""
+    from tagger.catalog import CatalogError
+    from tagger.retrain import RetrainError
+    from tagger.versions import VersionError
+
+    if not isinstance(exc, (CatalogError, RetrainError, VersionError)):
+        traceback.print_exception(exc)
+
+
+class IndexJob(CatalogJob):
+    """Indexes folders in the background; ``cancel()`` stops after the batch in hand (nothing half-written)."""
+
+    def __init__(self, db_path: Path, engine, folders: list[Path]):
+        super().__init__(db_path, engine)
+        self.folders = folders
+        self.cancelled.connect(lambda: self.failed.emit("Indexing cancelled."))
+
+    def work(self, catalog):
+        from tagger.indexer import Indexer
+
+        indexer = Indexer(catalog, self.engine)
+        indexer.on_indexed = _sidecar_writer(catalog, self.engine)
+        return indexer.index(self.folders, progress=self.report, should_stop=self.should_stop)
+
+
+def _sidecar_writer(catalog, engine):
+    """With keyword writing on, the indexer writes each new photo's keywords to its XMP sidecar."""
+    from tagger.keyword_sync import sidecar_writer
+
+    version = getattr(engine, "version", None)
+    return sidecar_writer(catalog, [engine.model_id] + ([version.model_id] if version is not None else []))
 
 
 class ImageSignals(QObject):
