@@ -1,7 +1,8 @@
 """Does VGSE beat word vectors here? Word / VGSE / both through the same zero-shot classifier, over Dv and Nt.
 
     python bench/vgse_sweep.py [--caltech ../shared/data/caltech101] [--dv 16 32 64 128] [--patches 1 1+4 1+9]
-                               [--w-clu 1.0] [--alpha 0.0] [--no-reference] [--out bench/out/vgse_sweep.json]
+                               [--w-clu 1.0] [--alpha 0.0] [--kinds word vgse both relation] [--seed 0]
+                               [--no-reference] [--out bench/out/vgse_sweep.json]
 
 Caltech-101 "retraining" protocol (train.txt photos of the 49 seen labels; test.txt photos; 48 unseen labels): ZSL
 unseen hit@1 (candidates = unseen labels) and calibrated GZSL seen/unseen hit@1 and H (candidates = all labels),
@@ -34,8 +35,8 @@ def table(result: dict) -> str:
     lines = [head, "-" * len(head)]
     for r in rows(result):
         lines.append(f"{r['kind']:<6}{r['patches']:>6}{r['dv']!s:>5}{r['zsl_unseen@1']:>9.3f}{r['seen@1']:>8.3f}"
-                     f"{r['unseen@1']:>9.3f}{r['H']:>7.3f}{r['raw_H']:>8.3f}{r['gamma']:>7.2f}{r['calibration_H']:>7.3f}"
-                     f"{r['app+']:>7.3f}")
+                     f"{r['unseen@1']:>9.3f}{r['H']:>7.3f}{r['raw_H']:>8.3f}{r['gamma']:>7.2f}"
+                     f"{r['calibration_H']:>7.3f}{r['app+']:>7.3f}")
     if "app" in result:
         a = result["app"]
         lines.append(f"app (trained head + zero-training expert, word space): ZSL u@1 {a['zsl_unseen@1']:.3f} "
@@ -49,7 +50,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--caltech", type=Path, default=ROOT.parent / "shared" / "data" / "caltech101")
     ap.add_argument("--dv", type=int, nargs="+", default=[16, 32, 64, 128])
-    ap.add_argument("--patches", nargs="+", default=["1", "1+4", "1+9"])
+    ap.add_argument("--patches", nargs="*", default=["1", "1+4", "1+9"])
+    ap.add_argument("--kinds", nargs="+", default=["word", "vgse", "both"],
+                    help="word vgse both, and the control 'relation' (one-hot seen labels through the relation module)")
     ap.add_argument("--w-clu", type=float, default=ClusterConfig.w_clu)
     ap.add_argument("--alpha", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -63,7 +66,8 @@ def main() -> int:
     settings = [(p, dv) for p in args.patches for dv in args.dv]
     start = time.perf_counter()
     result = evaluate_embeddings(engine, dataset, read_list(root / "train.txt"), read_split(root / "zsl_split.tsv"),
-                                 settings=settings, cluster=ClusterConfig(w_clu=args.w_clu, seed=args.seed),
+                                 kinds=args.kinds, settings=settings,
+                                 cluster=ClusterConfig(w_clu=args.w_clu, seed=args.seed),
                                  compat=CompatConfig(seed=args.seed), alpha=args.alpha, seed=args.seed,
                                  reference=not args.no_reference)
     result["wall_seconds"] = round(time.perf_counter() - start, 1)

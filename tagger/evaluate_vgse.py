@@ -31,8 +31,11 @@ from tagger.vgse import (ClusterConfig, PatchFeatures, PatchGrid, cached_embeddi
                          patch_features, train_clusterer, vgse_class_embeddings)
 
 KINDS = ("word", "vgse", "both")
+# Analysis control, not a CLI choice: VGSE with every seen label's visual embedding replaced by a one-hot, so an
+# unseen label is just its relation weights over the seen labels. What VGSE gains beyond it is what the clusters add.
+CONTROL = "relation"
 # Chosen by bench/vgse_sweep.py on the Caltech-101 split (training-photo calibration H, not test figures decide).
-DEFAULT_SETTING = ("1+9", 64)
+DEFAULT_SETTING = ("1+4", 64)
 STACKING_GRID = tuple(round(0.05 * i, 2) for i in range(121))  # 0 .. 6 on the classifier's logit scale
 CALIBRATION_REPEATS = 3
 
@@ -126,10 +129,15 @@ def prepare(embeddings: np.ndarray, is_seen: np.ndarray) -> np.ndarray:
     return (e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)).astype(np.float32)
 
 
-def kind_embeddings(kind: str, word: np.ndarray, vgse: np.ndarray | None, is_seen: np.ndarray) -> np.ndarray:
+def kind_embeddings(kind: str, word: np.ndarray, vgse: np.ndarray | None, is_seen: np.ndarray,
+                    alpha: float = 0.0) -> np.ndarray:
     """(C, D) class embeddings of one kind; 'both' is the concatenation of the two normalised parts (unit again)."""
     if kind == "word":
         return prepare(word, is_seen)
+    if kind == CONTROL:
+        is_seen = np.asarray(is_seen, bool)
+        onehot = np.eye(int(is_seen.sum()), dtype=np.float32)
+        return prepare(vgse_class_embeddings(onehot, word[is_seen], word, is_seen, alpha), is_seen)
     if vgse is None:
         raise ValueError(f"kind {kind!r} needs VGSE embeddings")
     if kind == "vgse":
@@ -274,9 +282,9 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
     ``settings`` (e.g. ('1+9', 64)); the 'word' row does not depend on the setting and is computed once. With
     ``reference``, the app's own trained model (``evaluate_trained``) is scored on the same features alongside."""
     start = time.perf_counter()
-    if not kinds or any(k not in KINDS for k in kinds):
-        raise ValueError(f"kinds must be among {', '.join(KINDS)}, got {list(kinds)}")
-    kinds = [k for k in KINDS if k in set(kinds)]
+    if not kinds or any(k not in KINDS + (CONTROL,) for k in kinds):
+        raise ValueError(f"kinds must be among {', '.join(KINDS + (CONTROL,))}, got {list(kinds)}")
+    kinds = [k for k in KINDS + (CONTROL,) if k in set(kinds)]
     if split is None:
         raise DatasetError("--embedding compares zero-shot transfer: it needs --split (which labels are unseen)")
     train_files = list(train_files)
@@ -315,11 +323,11 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
         "cluster": asdict(cluster), "alpha": alpha, "kinds": kinds, "settings": [],
         "failures": [{"file": all_files[i], "reason": r} for i, r in sorted(out.failures)],
     }
-    if "word" in kinds:
-        word = kind_embeddings("word", photos.word, None, trained)
-        pseudo = [(kind_embeddings("word", photos.word, None, m), m, f, e) for m, f, e in pseudo_rows]
-        result["word"] = _evaluate_kind(photos, word, pseudo, compat, app)
-    for layout, dv in settings if set(kinds) - {"word"} else ():
+    for kind in (k for k in ("word", CONTROL) if k in kinds):  # independent of the VGSE setting: computed once
+        emb = kind_embeddings(kind, photos.word, None, trained, alpha)
+        pseudo = [(kind_embeddings(kind, photos.word, None, m, alpha), m, f, e) for m, f, e in pseudo_rows]
+        result[kind] = _evaluate_kind(photos, emb, pseudo, compat, app)
+    for layout, dv in settings if {"vgse", "both"} & set(kinds) else ():
         grid = PatchGrid.parse(layout)
         pf = _patches(engine, dataset, seen_train, grid, batch_size, cache_dir, progress, (out, seen_pos))
         photos.patch_truth = np.array([cand_index[label_of(seen_train[i])] for i in pf.ok], np.int64)
@@ -328,8 +336,9 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
                                  "n_patch_photos": int(len(pf.ok))}
         vgse, entry["clustering"] = _vgse_for(photos, pf.features, trained, cfg, alpha, progress)
         pseudo_vgse = [_vgse_for(photos, pf.features, m, cfg, alpha, progress)[0] for m, _, _ in pseudo_rows]
-        for kind in (k for k in kinds if k != "word"):
-            pseudo = [(kind_embeddings(kind, photos.word, v, m), m, f, e) for v, (m, f, e) in zip(pseudo_vgse, pseudo_rows)]
+        for kind in (k for k in kinds if k in ("vgse", "both")):
+            pseudo = [(kind_embeddings(kind, photos.word, v, m), m, f, e)
+                      for v, (m, f, e) in zip(pseudo_vgse, pseudo_rows)]
             entry[kind] = _evaluate_kind(photos, kind_embeddings(kind, photos.word, vgse, trained), pseudo, compat,
                                          app)
         result["settings"].append(entry)
@@ -366,7 +375,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Flat table rows (kind, patches, dv, figures), word first: what the CLI and the sweep print. ``app+`` is the
     test-tuned ceiling of the app's H with this classifier's scores added (nan without the app reference)."""
     keys = ("zsl_unseen@1", "seen@1", "unseen@1", "H", "raw_H", "gamma", "calibration_H")
-    entries = [("word", "-", "-", result["word"])] if "word" in result else []
+    entries = [(k, "-", "-", result[k]) for k in ("word", CONTROL) if k in result]
     entries += [(k, s["patches"], s["dv"], s[k]) for s in result["settings"] for k in ("vgse", "both") if k in s]
     return [{"kind": kind, "patches": p, "dv": dv, **{k: f[k] for k in keys},
              "app+": f["app_fusion"]["H_ceiling"] if "app_fusion" in f else float("nan")} for kind, p, dv, f in entries]

@@ -307,7 +307,7 @@ def train_clusterer(patches: np.ndarray, y: np.ndarray, word_vectors: np.ndarray
     start = time.perf_counter()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    n, nt, fdim = patches.shape
+    _, nt, fdim = patches.shape
     flat = np.asarray(patches, np.float32).reshape(-1, fdim)
     py = np.repeat(np.asarray(y, np.int64), nt)
     mu = flat.mean(0)

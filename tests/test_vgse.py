@@ -196,6 +196,13 @@ def test_compat_classifier_and_kinds():
         np.testing.assert_allclose(np.linalg.norm(k, axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError):
         kind_embeddings("vgse", emb, None, seen)
+    # the control: seen labels one-hot, an unseen label its relation weights over them (here the exact mix)
+    words = emb.copy()
+    words[2] = 0.25 * emb[0] + 0.75 * emb[3]
+    control = kind_embeddings("relation", words, None, seen)
+    assert control.shape == (4, 3)
+    assert control[2] @ control[2] == pytest.approx(1, abs=1e-5)
+    assert np.argsort(control[2] @ control[seen].T)[::-1][0] == 2  # closest to the seen label it is mostly made of
     s = np.zeros((2, 4), np.float32)
     assert (stack(s, seen, 0.5).argmax(1) == 2).all()
 
