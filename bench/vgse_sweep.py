@@ -30,11 +30,11 @@ from tagger.vgse import ClusterConfig  # noqa: E402
 
 
 def table(result: dict) -> str:
-    head = (f"{'kind':<6}{'Nt':>6}{'Dv':>5}{'ZSL u@1':>9}{'seen@1':>8}{'unseen@1':>9}{'H':>7}{'H(g=0)':>8}{'gamma':>7}"
+    head = (f"{'kind':<9}{'Nt':>6}{'Dv':>5}{'ZSL u@1':>9}{'seen@1':>8}{'unseen@1':>9}{'H':>7}{'H(g=0)':>8}{'gamma':>7}"
             f"{'calH':>7}{'app+':>7}")
     lines = [head, "-" * len(head)]
     for r in rows(result):
-        lines.append(f"{r['kind']:<6}{r['patches']:>6}{r['dv']!s:>5}{r['zsl_unseen@1']:>9.3f}{r['seen@1']:>8.3f}"
+        lines.append(f"{r['kind']:<9}{r['patches']:>6}{r['dv']!s:>5}{r['zsl_unseen@1']:>9.3f}{r['seen@1']:>8.3f}"
                      f"{r['unseen@1']:>9.3f}{r['H']:>7.3f}{r['raw_H']:>8.3f}{r['gamma']:>7.2f}"
                      f"{r['calibration_H']:>7.3f}{r['app+']:>7.3f}")
     if "app" in result:

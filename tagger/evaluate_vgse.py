@@ -279,8 +279,9 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
                         alpha: float = 0.0, batch_size: int = 32, progress=None, seed: int = 0,
                         reference: bool = True, cache: bool = True) -> dict[str, Any]:
     """Word, VGSE and concatenated class embeddings through the same classifier, for each (patch layout, Dv) in
-    ``settings`` (e.g. ('1+9', 64)); the 'word' row does not depend on the setting and is computed once. With
-    ``reference``, the app's own trained model (``evaluate_trained``) is scored on the same features alongside."""
+    ``settings`` (e.g. ('1+9', 64)); the 'word' row (and the 'relation' control, when asked) does not depend on the
+    setting and is computed once. With ``reference``, the app's own trained model (``evaluate_trained``) is scored on
+    the same features alongside, and each row gets the test-tuned ceiling of adding it to the app (``app_fusion``)."""
     start = time.perf_counter()
     if not kinds or any(k not in KINDS + (CONTROL,) for k in kinds):
         raise ValueError(f"kinds must be among {', '.join(KINDS + (CONTROL,))}, got {list(kinds)}")
@@ -390,11 +391,11 @@ def format_embedding_eval(result: dict[str, Any]) -> str:
         "same classifier for every kind (linear map + cosine softmax on seen labels; GZSL with calibrated stacking, "
         "gamma chosen on training photos)",
         "",
-        f"{'kind':<6}{'patches':>8}{'Dv':>5}{'ZSL u@1':>9}{'seen@1':>8}{'unseen@1':>9}{'H':>7}{'H(g=0)':>8}"
+        f"{'kind':<9}{'patches':>8}{'Dv':>5}{'ZSL u@1':>9}{'seen@1':>8}{'unseen@1':>9}{'H':>7}{'H(g=0)':>8}"
         f"{'gamma':>7}{'app+':>7}",
     ]
     for r in rows(result):
-        lines.append(f"{r['kind']:<6}{r['patches']:>8}{r['dv']!s:>5}{r['zsl_unseen@1']:>9.3f}{r['seen@1']:>8.3f}"
+        lines.append(f"{r['kind']:<9}{r['patches']:>8}{r['dv']!s:>5}{r['zsl_unseen@1']:>9.3f}{r['seen@1']:>8.3f}"
                      f"{r['unseen@1']:>9.3f}{r['H']:>7.3f}{r['raw_H']:>8.3f}{r['gamma']:>7.2f}{r['app+']:>7.3f}")
     if "app" in result:
         a = result["app"]
