@@ -99,7 +99,9 @@ def train_compat(features: np.ndarray, y: np.ndarray, class_embeddings: np.ndarr
         with torch.no_grad():
             return float(F.cross_entropy(logits(torch.from_numpy(val)), yt[val]))
 
-    best, best_state, bad, epochs = float("inf"), None, 0, 0
+    from tagger.training import EarlyStopping
+
+    best, stopper, epochs = float("inf"), EarlyStopping(layer, config.patience), 0
     for epochs in range(1, config.epochs + 1):
         order = rng.permutation(tr)
         for lo in range(0, len(order), config.batch_size):
@@ -109,14 +111,11 @@ def train_compat(features: np.ndarray, y: np.ndarray, class_embeddings: np.ndarr
             loss.backward()
             opt.step()
         current = val_loss()
-        if current < best - 1e-6:
-            best, bad = current, 0
-            best_state = {k: v.clone() for k, v in layer.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    layer.load_state_dict(best_state)
+        improved = current < best - 1e-6
+        best = min(best, current)
+        if stopper.step(epochs, improved):
+            break
+    stopper.restore()
     return Compat(mu.astype(np.float32), sd.astype(np.float32), layer.weight.detach().numpy().copy(),
                   layer.bias.detach().numpy().copy(), config.scale, epochs)
 

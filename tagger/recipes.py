@@ -17,7 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from tagger.training import TrainConfig, TrainingSet, hinge_rank_loss, single_threaded_torch, stratified_split
+from tagger.training import (EarlyStopping, TrainConfig, TrainingSet, hinge_rank_loss, single_threaded_torch,
+                             stratified_split)
 
 
 @dataclass
@@ -78,7 +79,7 @@ def _fit_one_thread(name: str, model, loss_fn: Callable, data: TrainingSet, conf
         model.train()
         return acc
 
-    best, best_state, best_epoch, bad = -1.0, None, 0, 0
+    best, stopper = -1.0, EarlyStopping(model, config.patience)
     model.train()
     for epoch in range(1, max_epochs + 1):
         order = rng.permutation(tr)
@@ -89,15 +90,12 @@ def _fit_one_thread(name: str, model, loss_fn: Callable, data: TrainingSet, conf
             loss.backward()
             opt.step()
         acc = val_acc()
-        if acc > best:
-            best, best_epoch, bad = acc, epoch, 0
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    model.load_state_dict(best_state)
-    return Projector(name, model, mu, sd, best_epoch, best)
+        improved = acc > best
+        best = max(best, acc)
+        if stopper.step(epoch, improved):
+            break
+    stopper.restore()
+    return Projector(name, model, mu, sd, stopper.best_epoch, best)
 
 
 def seed_mlp(data: TrainingSet, config: TrainConfig = TrainConfig(), max_epochs: int = 200) -> Projector:

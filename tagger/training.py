@@ -217,7 +217,8 @@ def _train_head(data: TrainingSet, config: TrainConfig, progress: ProgressFn | N
         return config.anchor_weight * drift + config.photo_negative_weight * hinge
 
     before, best_loss = validate()
-    best, best_state, best_epoch, bad = before, {k: v.clone() for k, v in layer.state_dict().items()}, 0, 0
+    best = before
+    stopper = EarlyStopping(layer, config.patience)
     history: list[dict] = []
     for epoch in range(1, config.epochs + 1):
         # an epoch is at least MIN_STEPS_PER_EPOCH batches: a folder of 20 photos would otherwise get one step an
@@ -245,14 +246,13 @@ def _train_head(data: TrainingSet, config: TrainConfig, progress: ProgressFn | N
             on_epoch(history[-1])
         if progress:
             progress("training", epoch, config.epochs)
-        if acc > best + 1e-9 or (acc > best - 1e-9 and val_loss < best_loss - 1e-4):
-            best, best_loss, best_epoch, bad = acc, val_loss, epoch, 0
-            best_state = {k: v.clone() for k, v in layer.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= config.patience:
-                break
-    layer.load_state_dict(best_state)
+        improved = acc > best + 1e-9 or (acc > best - 1e-9 and val_loss < best_loss - 1e-4)
+        if improved:
+            best, best_loss = acc, val_loss
+        if stopper.step(epoch, improved):
+            break
+    stopper.restore()
+    best_epoch = stopper.best_epoch
     linears = [layer] if config.hidden <= 0 else [m for m in layer if isinstance(m, torch.nn.Linear)]
     layers = [(m.weight.detach().numpy().astype(np.float32), m.bias.detach().numpy().astype(np.float32))
               for m in linears]
@@ -283,6 +283,28 @@ def reliable_negatives(features: np.ndarray, y: np.ndarray, anchor_features: np.
         centre = unit(own.mean(0, keepdims=True))[0]
         out[:, label] = a @ centre < np.quantile(own @ centre, quantile)
     return out
+
+
+class EarlyStopping:
+    """Keeps a copy of the module's best weights and says when ``patience`` epochs have passed without a better one:
+    the one early-stopping rule of every trainer here (the head, the seed recipes, the VGSE analysis)."""
+
+    def __init__(self, module, patience: int):
+        self.module, self.patience = module, patience
+        self.best_epoch, self.bad = 0, 0
+        self.state = {k: v.clone() for k, v in module.state_dict().items()}
+
+    def step(self, epoch: int, improved: bool) -> bool:
+        """Record an epoch; True when training should stop."""
+        if improved:
+            self.best_epoch, self.bad = epoch, 0
+            self.state = {k: v.clone() for k, v in self.module.state_dict().items()}
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self) -> None:
+        self.module.load_state_dict(self.state)
 
 
 def hinge_rank_loss(emb, y, labels, negatives, margin: float):

@@ -134,6 +134,17 @@ def labelled(engine, tmp_path_factory):
     return root, db
 
 
+@pytest.fixture
+def own(engine, labelled, tmp_path):
+    """(library root, a private copy of the indexed catalog); the shared engine is reset to untrained afterwards."""
+    root, db = labelled
+    shutil.copy(db, tmp_path / "catalog.db")
+    cat = Catalog.open(tmp_path / "catalog.db")
+    yield root, cat
+    engine.use_version(None)
+    cat.close()
+
+
 def _precision(lib: Library, text: str, folder: Path, k: int = 10) -> float:
     hits = lib.search(text, k, folder)
     return sum(h.path.parent.name == "okapi" for h in hits) / k
@@ -157,63 +168,49 @@ def test_labels_are_listed_with_counts_and_the_deepest_folder_wins(labelled, tmp
             cat.set_label(tmp_path, "outside")  # not inside a library folder
 
 
-def test_training_teaches_a_made_up_word_and_rollback_forgets_it(engine, labelled, tmp_path):
-    root, db = labelled
-    copy = tmp_path / "catalog.db"
-    shutil.copy(db, copy)
-    cat = Catalog.open(copy)
+def test_training_teaches_a_made_up_word_and_rollback_forgets_it(engine, own, tmp_path):
+    root, cat = own
     lib = Library(cat, engine)
     activate_catalog_version(cat, engine)
     before = _precision(lib, "zorblax", root / "unlabelled")
     cat.set_label(root / "zorblax", "zorblax")
     epochs = []
-    try:
-        report = train_version(cat, engine, config=FAST, on_epoch=epochs.append)
-        assert report.version == 1 and cat.active_version() == 1 and engine.version.number == 1
-        assert epochs and report.val_acc_after > report.val_acc_before
-        assert report.photos_reprojected == cat.counts()["indexed"]
-        after = _precision(lib, "zorblax", root / "unlabelled")
-        assert after >= 0.8 > before
-        # the trained word joins the tag cloud of the unlabelled okapi photos, and other words still work
-        cloud = [t.tag for t in lib.tag_cloud(cat.photos_under(root / "unlabelled" / "okapi"))]
-        assert "zorblax" in cloud
-        assert lib.search("airplane", 5, root / "unlabelled")[0].path.parent.name == "airplanes"
-        # rollback to the untrained model, then forward again
-        use_version(cat, engine, 0)
-        assert engine.version is None and cat.active_version() == 0
-        assert _precision(lib, "zorblax", root / "unlabelled") == before
-        use_version(cat, engine, 1)
-        assert _precision(lib, "zorblax", root / "unlabelled") == after
-    finally:
-        engine.use_version(None)
-        cat.close()
+    report = train_version(cat, engine, config=FAST, on_epoch=epochs.append)
+    assert report.version == 1 and cat.active_version() == 1 and engine.version.number == 1
+    assert epochs and report.val_acc_after > report.val_acc_before
+    assert report.photos_reprojected == cat.counts()["indexed"]
+    after = _precision(lib, "zorblax", root / "unlabelled")
+    assert after >= 0.8 > before
+    # the trained word joins the tag cloud of the unlabelled okapi photos, and other words still work
+    cloud = [t.tag for t in lib.tag_cloud(cat.photos_under(root / "unlabelled" / "okapi"))]
+    assert "zorblax" in cloud
+    assert lib.search("airplane", 5, root / "unlabelled")[0].path.parent.name == "airplanes"
+    # rollback to the untrained model, then forward again
+    use_version(cat, engine, 0)
+    assert engine.version is None and cat.active_version() == 0
+    assert _precision(lib, "zorblax", root / "unlabelled") == before
+    use_version(cat, engine, 1)
+    assert _precision(lib, "zorblax", root / "unlabelled") == after
 
 
-def test_cancelled_or_failed_training_leaves_the_active_model_untouched(engine, labelled, tmp_path):
-    root, db = labelled
-    copy = tmp_path / "catalog.db"
-    shutil.copy(db, copy)
-    cat = Catalog.open(copy)
-    try:
-        with pytest.raises(RetrainError):
-            train_version(cat, engine, config=FAST)  # nothing labelled yet
-        cat.set_label(root / "zorblax", "zorblax")
-        train_version(cat, engine, config=FAST)
-        state = (cat.active_version(), len(cat.versions()), sorted(cat.stored_models()))
-        epochs = []
+def test_cancelled_or_failed_training_leaves_the_active_model_untouched(engine, own, tmp_path):
+    root, cat = own
+    with pytest.raises(RetrainError):
+        train_version(cat, engine, config=FAST)  # nothing labelled yet
+    cat.set_label(root / "zorblax", "zorblax")
+    train_version(cat, engine, config=FAST)
+    state = (cat.active_version(), len(cat.versions()), sorted(cat.stored_models()))
+    epochs = []
 
-        def stop_after_two():
-            return len(epochs) >= 2
+    def stop_after_two():
+        return len(epochs) >= 2
 
-        cat.set_label(root / "unlabelled" / "kangaroo", "kangaroo")
-        with pytest.raises(Cancelled):
-            train_version(cat, engine, config=FAST, on_epoch=epochs.append, should_stop=stop_after_two)
-        assert (cat.active_version(), len(cat.versions()), sorted(cat.stored_models())) == state
-        assert engine.version is not None and engine.version.number == 1
-        assert sorted(p.name for p in (copy.parent / "catalog.models").iterdir()) == ["v1"]
-    finally:
-        engine.use_version(None)
-        cat.close()
+    cat.set_label(root / "unlabelled" / "kangaroo", "kangaroo")
+    with pytest.raises(Cancelled):
+        train_version(cat, engine, config=FAST, on_epoch=epochs.append, should_stop=stop_after_two)
+    assert (cat.active_version(), len(cat.versions()), sorted(cat.stored_models())) == state
+    assert engine.version is not None and engine.version.number == 1
+    assert sorted(p.name for p in (tmp_path / "catalog.models").iterdir()) == ["v1"]
 
 
 def test_photos_indexed_later_get_the_active_version_and_rollback_fills_gaps(engine, labelled, tmp_path):
@@ -244,23 +241,16 @@ def test_photos_indexed_later_get_the_active_version_and_rollback_fills_gaps(eng
         cat.close()
 
 
-def test_a_damaged_version_is_refused_and_the_untrained_model_used(engine, labelled, tmp_path):
-    root, db = labelled
-    copy = tmp_path / "catalog.db"
-    shutil.copy(db, copy)
-    cat = Catalog.open(copy)
-    try:
-        cat.set_label(root / "zorblax", "zorblax")
-        train_version(cat, engine, config=FAST)
-        head = tmp_path / "catalog.models" / "v1" / "head.npz"
-        head.write_bytes(head.read_bytes()[:-10])
-        notices = []
-        assert activate_catalog_version(cat, engine, notice=notices.append) is None
-        assert engine.version is None and "damaged" in notices[0]
-        assert cat.active_version() == 1  # nothing changed on disk: the user decides with `tagger models --use`
-    finally:
-        engine.use_version(None)
-        cat.close()
+def test_a_damaged_version_is_refused_and_the_untrained_model_used(engine, own, tmp_path):
+    root, cat = own
+    cat.set_label(root / "zorblax", "zorblax")
+    train_version(cat, engine, config=FAST)
+    head = tmp_path / "catalog.models" / "v1" / "head.npz"
+    head.write_bytes(head.read_bytes()[:-10])
+    notices = []
+    assert activate_catalog_version(cat, engine, notice=notices.append) is None
+    assert engine.version is None and "damaged" in notices[0]
+    assert cat.active_version() == 1  # nothing changed on disk: the user decides with `tagger models --use`
 
 
 def test_cli_label_train_models(engine, labelled, tmp_path, capsys):
