@@ -35,15 +35,20 @@ def test_migrates_from_every_earlier_version(tmp_path, start):
     conn = sqlite3.connect(path, isolation_level=None)
     _migrate_to(conn, start)
     if start >= 1:
-        conn.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES ('/x', X'2f78', 0)")
-        conn.execute("INSERT INTO photos (root_id, path_key, rel_path, size, mtime_ns, status, indexed_at) "
-                     "VALUES (1, X'61', 'a', 1, 1, 'indexed', 0)")
-        conn.execute("INSERT INTO user_tags (photo_id, tag, source, added_at) VALUES (1, 'grandma', 'user', 0)")
+        _one_tagged_photo(conn)
     conn.close()
     with Catalog.open(path) as cat:
         assert cat.schema_version == C.SCHEMA_VERSION
         if start >= 1:
             assert cat.user_tags([1]) == {1: ["grandma"]}
+
+
+def _one_tagged_photo(conn) -> None:
+    """A photo with the user tag 'grandma', in any schema since version 1."""
+    conn.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES ('/x', X'2f78', 0)")
+    conn.execute("INSERT INTO photos (root_id, path_key, rel_path, size, mtime_ns, status, indexed_at) "
+                 "VALUES (1, X'61', 'a', 1, 1, 'indexed', 0)")
+    conn.execute("INSERT INTO user_tags (photo_id, tag, source, added_at) VALUES (1, 'grandma', 'user', 0)")
 
 
 def _migrate_to(conn, version):
@@ -165,10 +170,7 @@ def test_the_catalog_is_backed_up_before_each_migration(tmp_path):
     path = tmp_path / "catalog.db"
     conn = sqlite3.connect(path, isolation_level=None)
     _migrate_to(conn, 2)
-    conn.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES ('/x', X'2f78', 0)")
-    conn.execute("INSERT INTO photos (root_id, path_key, rel_path, size, mtime_ns, status, indexed_at) "
-                 "VALUES (1, X'61', 'a', 1, 1, 'indexed', 0)")
-    conn.execute("INSERT INTO user_tags (photo_id, tag, source, added_at) VALUES (1, 'grandma', 'user', 0)")
+    _one_tagged_photo(conn)
     conn.close()
     with Catalog.open(path) as cat:
         assert cat.schema_version == C.SCHEMA_VERSION
