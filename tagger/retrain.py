@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -87,7 +88,7 @@ def training_set(catalog: Catalog, engine) -> tuple[TrainingSet, np.ndarray, np.
         ids.append(i), feats.append(f), classes.append(c), probs.append(p)
     ids_a = np.concatenate(ids) if ids else np.zeros(0, np.int64)
     texts = [label_of[int(i)] for i in ids_a]
-    counts = {t: texts.count(t) for t in sorted(set(texts))}
+    counts = dict(sorted(Counter(texts).items()))
     few = [t for t, n in counts.items() if n < MIN_PHOTOS_PER_LABEL]
     if few:
         raise RetrainError(f"each label needs at least {MIN_PHOTOS_PER_LABEL} indexed photos; too few for: "

@@ -127,8 +127,8 @@ class Library:
         q = query_text(text)
         words = q.split()
         version = self.engine.version
-        trained = version is not None and any(query_text(label) == q for label in version.labels)
-        parts = [q] if len(words) <= 1 or trained or wordnet().synsets(q) else words
+        trained = {query_text(label): i for i, label in enumerate(version.labels)} if version is not None else {}
+        parts = [q] if len(words) <= 1 or q in trained or wordnet().synsets(q) else words
         labels = LabelSet.build(parts, self.engine.word_space.text_vectors(parts), self.engine.class_vectors)
         word = labels.vectors @ table.vectors.T  # (parts, N): one pass over the matrix for all words
         affinity = labels.affinity.tocsc()
@@ -143,9 +143,9 @@ class Library:
                 dense[col.row] = col.data
                 taxo = self._evidence @ dense
             word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.scoring.fused
-        if version is not None:
+        if trained:
             for j, part in enumerate(parts):
-                i = next((i for i, label in enumerate(version.labels) if query_text(label) == part), None)
+                i = trained.get(part)
                 if i is not None:
                     word[j] = version.lam[i] * (self.trained_vectors() @ version.label_vectors[i]) \
                         + (1 - version.lam[i]) * word[j]

@@ -439,7 +439,3 @@ def labels_vocabulary_negatives(vocab_vectors: np.ndarray, label_vectors: np.nda
     cand = vocab_vectors[rows]
     keep = (cand @ label_vectors.T).max(axis=1) < max_cos if len(label_vectors) else np.ones(len(cand), bool)
     return cand[keep]
-
-
-def unique_labels(texts: Sequence[str]) -> list[str]:
-    return sorted(set(texts))

@@ -93,17 +93,6 @@ class ModelVersion:
         zero-training score - gamma (see ``tagger.training.combine``)."""
         return self.lam * (np.asarray(trained, np.float32) @ self.label_vectors.T) + (1 - self.lam) * zero - self.gamma
 
-    def label_index(self, text: str) -> int | None:
-        key = _normal(text)
-        for i, label in enumerate(self.labels):
-            if _normal(label) == key:
-                return i
-        return None
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().split())
-
 
 def label_lambdas(labels: Sequence[str], known: Sequence[bool], calibration: Calibration) -> np.ndarray:
     """A label the word space only knows by its subwords ("zorblax", a pet's name) has no zero-training meaning:
