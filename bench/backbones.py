@@ -19,8 +19,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine import Engine  # noqa: E402
-from tagger.evaluate import evaluate, read_dataset  # noqa: E402
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.research.evaluate import evaluate, read_dataset  # noqa: E402
 
 
 def network_throughput(engine: Engine, batch: int = 32, seconds: float = 8.0) -> float:

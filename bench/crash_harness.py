@@ -86,7 +86,7 @@ def check_catalog(db: Path, expected_tags: dict[str, set[str]], expected_labels:
     """Everything that must hold after any kill; [] when it all does. Each harness tag is unique, so "not lost"
     means still stored; a kill between marking a moved photo's old path gone and re-pointing its row leaves the tag
     on the gone row until the next run, so only the ``final`` check asks for every tag on its photo's path."""
-    from tagger.catalog import Catalog
+    from tagger.library.catalog import Catalog
 
     problems: list[str] = []
     with Catalog.open(db) as cat:
@@ -124,7 +124,7 @@ def check_catalog(db: Path, expected_tags: dict[str, set[str]], expected_labels:
 
 def catalog_snapshot(db: Path) -> dict:
     """What a clean run and a killed-and-resumed run must agree on."""
-    from tagger.catalog import Catalog
+    from tagger.library.catalog import Catalog
 
     with Catalog.open(db) as cat:
         roots = {r.id: r for r in cat.roots()}
@@ -198,7 +198,7 @@ class IndexHarness:
 
     def add_user_data(self) -> None:
         """Between runs (nothing running): a user tag on a few indexed photos, a label on an indexed folder."""
-        from tagger.catalog import Catalog
+        from tagger.library.catalog import Catalog
 
         with Catalog.open(self.db) as cat:
             indexed = cat.photo_files("indexed")
@@ -230,7 +230,7 @@ class IndexHarness:
             return True, time.monotonic() - t0, -9
 
     def indexed_count(self) -> int:
-        from tagger.catalog import Catalog
+        from tagger.library.catalog import Catalog
 
         if not self.db.exists():
             return 0
@@ -308,9 +308,9 @@ TRAIN_CLASSES = ("kangaroo", "pizza", "sunflower", "ketch")
 
 def check_training(db: Path, engine, word: str = "pizza") -> tuple[list[str], int]:
     """After a kill: integrity, the active version loads (no fallback), covers every photo, and search answers."""
-    from tagger.catalog import Catalog
-    from tagger.retrain import activate_catalog_version
-    from tagger.search import Library
+    from tagger.library.catalog import Catalog
+    from tagger.library.search import Library
+    from tagger.training.retrain import activate_catalog_version
 
     problems: list[str] = []
     notices: list[str] = []
@@ -333,10 +333,10 @@ def check_training(db: Path, engine, word: str = "pizza") -> tuple[list[str], in
 
 FAST_TRAIN = """
 import sys
-from tagger.catalog import Catalog
-from tagger.engine import Engine
-from tagger.retrain import activate_catalog_version, train_version
-from tagger.training import TrainConfig
+from tagger.library.catalog import Catalog
+from tagger.engine.core import Engine
+from tagger.training.retrain import activate_catalog_version, train_version
+from tagger.training.trainer import TrainConfig
 
 catalog = Catalog.open(sys.argv[1])
 engine = Engine.load("lite0")
@@ -354,7 +354,7 @@ def _train_cmd(db: Path, fast: bool) -> list[str]:
 def _run_train(db: Path, fast: bool, kill_after: float | None, at_export: float | None) -> tuple[bool, float, int]:
     """One training run. ``kill_after``: SIGKILL after that many seconds; ``at_export``: SIGKILL that many seconds
     after the new version's folder appears (the export, re-projection and switch all follow within ~1 s)."""
-    from tagger.versions import versions_dir
+    from tagger.training.versions import versions_dir
 
     vdir = versions_dir(db)
     before = set(os.listdir(vdir)) if vdir.is_dir() else set()
@@ -378,8 +378,8 @@ def train_kill_harness(work: Path, kills: int = 20, seed: int = 0, photos: int =
     """Kill training at seeded random moments; the active model must stay usable after each kill. Half the kills
     are uniform over a whole run, half land at a uniform [0, 1] s after the new version's folder appears, where
     the version is written, the photos re-projected and the active version switched."""
-    from tagger.catalog import Catalog
-    from tagger.engine import Engine
+    from tagger.engine.core import Engine
+    from tagger.library.catalog import Catalog
 
     rng = random.Random(seed)
     lib, db = work / "train_library", work / "train.db"

@@ -8,7 +8,7 @@ single-threaded, from the bytes in memory (no disk):
 
 - full_decode: decode every pixel, the cost without ``draft``;
 - full_decode_network_thumbnail: the naive pipeline (full decode, network input, thumbnail);
-- draft_decode: what :func:`tagger.imageio.decode_photo` decodes (DCT-scaled to ~500x375, EXIF read, RGB);
+- draft_decode: what :func:`tagger.engine.imageio.decode_photo` decodes (DCT-scaled to ~500x375, EXIF read, RGB);
 - draft_decode_network: plus the network input (what ``load_for_network`` costs after reading the file);
 - decode_photo: plus the JPEG thumbnail, i.e. everything the indexer needs;
 - decode_photo_rotated: the same on the orientation-6 copy;
@@ -24,9 +24,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import PIL
@@ -35,8 +35,8 @@ from PIL import Image, features
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger import imageio  # noqa: E402
-from tagger.imageio import Preprocessing, decode_photo, to_network_input  # noqa: E402
+from tagger.engine import imageio  # noqa: E402
+from tagger.engine.imageio import Preprocessing, decode_photo, to_network_input  # noqa: E402
 
 DEFAULT_PHOTO = "Leopards/image_0001.jpg"
 

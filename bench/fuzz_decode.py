@@ -45,9 +45,9 @@ MAX_SEED_BYTES = 4_000_000  # keeps a 1,000-file corpus small on disk and quick 
 WORKER = r"""
 import json, os, sys, time
 from pathlib import Path
-from tagger.catalog import Root
-from tagger.imageio import Preprocessing
-from tagger.indexer import FoundFile, _read_and_decode
+from tagger.library.catalog import Root
+from tagger.engine.imageio import Preprocessing
+from tagger.library.indexer import FoundFile, _read_and_decode
 
 folder = sys.argv[1]
 root, prep = Root(0, Path(folder)), Preprocessing()
@@ -208,11 +208,11 @@ def fuzz(folder: Path, names: list[str], limit: float = 5.0, log=None) -> list[d
 
 def index_corpus(folder: Path, db: Path, engine=None) -> dict:
     """The real indexer over the corpus: must finish and record every file as indexed or failed with a reason."""
-    from tagger.catalog import Catalog
-    from tagger.indexer import Indexer
+    from tagger.library.catalog import Catalog
+    from tagger.library.indexer import Indexer
 
     if engine is None:
-        from tagger.engine import Engine
+        from tagger.engine.core import Engine
 
         engine = Engine.load("lite0")
     with Catalog.open(db) as cat:

@@ -37,7 +37,7 @@ def build_catalog(n: int) -> Path:
     import numpy as np
     from PIL import Image
 
-    from tagger.catalog import Catalog, PhotoRecord
+    from tagger.library.catalog import Catalog, PhotoRecord
 
     db = OUT / f"catalog-{n}.db"
     if db.exists():

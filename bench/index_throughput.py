@@ -51,10 +51,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _benchutil import CPUS, cpu_sample, cpu_usage, machine, wait_for_quiet  # noqa: E402
 from _phone_photos import ensure_photos  # noqa: E402
 
-from tagger.catalog import Catalog, PhotoRecord  # noqa: E402
-from tagger.engine import Engine  # noqa: E402
-from tagger.imageio import decode_photo  # noqa: E402
-from tagger.indexer import AUTO_TAGS_PER_PHOTO, Indexer, content_hash  # noqa: E402
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.engine.imageio import decode_photo  # noqa: E402
+from tagger.library.catalog import Catalog, PhotoRecord  # noqa: E402
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer, content_hash  # noqa: E402
 
 DEFAULT_BATCH = 32  # Indexer's defaults, restated so the report can name them
 DEFAULT_WORKERS = 2 * (os.cpu_count() or 2)
@@ -97,7 +97,7 @@ class Engines:
 
 
 def _runtime_without_spinning(runtime, threads: int | None):
-    from tagger.runtime import ModelRuntime, _ort, _session_options
+    from tagger.engine.runtime import ModelRuntime, _ort, _session_options
 
     opts = _session_options(threads)
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -246,7 +246,7 @@ def _run_tagger_once(engines: Engines, folder: Path, n: int, workers: int, batch
 def naive_run(photos: list[Path], batch: int, quiet_wait: float, retries: int = 1, busy: float = 0.3) -> dict:
     import torch
 
-    from tagger.backbone import FeaturesAndLogits, load_backbone
+    from tagger.engine.backbone import FeaturesAndLogits, load_backbone
 
     torch.set_num_threads(2)
     model = FeaturesAndLogits(load_backbone("lite0")).eval()

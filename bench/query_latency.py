@@ -16,7 +16,7 @@ For each size N:
    arrays (write time reported; its ``Catalog.embedding_table`` load, the cold-start cost of a search in a new
    process, is timed and checked to equal the arrays); for 1M only the ``photos`` rows (raw INSERTs: a 1M-row
    write_batch catalog would take ~4 min and ~7 GB), vectors injected.
-3. The table injected into ``tagger.search.Library`` (``_table``, ``_evidence``, ``_version`` set as ``table()`` sets
+3. The table injected into ``tagger.library.search.Library`` (``_table``, ``_evidence``, ``_version`` set as ``table()`` sets
    them), then ~30 realistic queries (ImageNet nouns, generic words, a zero-shot word, multi-word, typos), each timed
    ``--repeat`` times, interleaved: ``scores()``, top-20 (argpartition + sort as ``Library._top``, no paths),
    ``search(q, 20)`` (paths included) and the catalog data-version check alone. Same run, same matrix: the baseline,
@@ -44,13 +44,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _benchutil import (  # noqa: E402
-    machine, malloc_trim, peak_rss_bytes, reset_peak_rss, rss_bytes, summary_ms, wait_for_quiet)
+from _benchutil import machine, malloc_trim, peak_rss_bytes, reset_peak_rss, rss_bytes, summary_ms, wait_for_quiet  # noqa: E402
 
-from tagger.catalog import Catalog, EmbeddingTable, PhotoRecord  # noqa: E402
-from tagger.engine import Engine  # noqa: E402
-from tagger.indexer import AUTO_TAGS_PER_PHOTO  # noqa: E402
-from tagger.search import Library  # noqa: E402
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.library.catalog import Catalog, EmbeddingTable, PhotoRecord  # noqa: E402
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO  # noqa: E402
+from tagger.library.search import Library  # noqa: E402
 
 QUERIES = [
     # ImageNet-ish nouns

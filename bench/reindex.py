@@ -11,7 +11,7 @@ Target (issue): re-running `index` on an unchanged 10k-photo library <= 3 s.
    size and mtime_ns, status 'indexed', a random unit embedding (the engine's word-space dim), random features (1,280),
    top-T classes/probabilities (T = engine.top_t) and 32 automatic tags, written with ``Catalog.write_batch`` under
    the engine's model id and backbone, so the indexer sees every file as already indexed (write time reported).
-3. Timed, ``--runs`` times each, interleaved (medians): the bare walk ``tagger.indexer.scan`` alone, ``os.walk`` + stat
+3. Timed, ``--runs`` times each, interleaved (medians): the bare walk ``tagger.library.indexer.scan`` alone, ``os.walk`` + stat
    of every file, the catalog query ``Catalog.known_files``, and ``Indexer(catalog, engine).index([root])`` (must find
    every file unchanged and decode none). The ratio indexer / scan is the overhead of the catalog comparison.
 4. The command a user runs, ``python -m tagger index --db CATALOG ROOT --json`` in a fresh process, ``--cli-runs``
@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _benchutil import cpu_sample, cpu_usage, machine, summary_ms, wait_for_quiet  # noqa: E402
 
-from tagger.catalog import Catalog, PhotoRecord  # noqa: E402
-from tagger.imageio import decode_photo  # noqa: E402
-from tagger.indexer import AUTO_TAGS_PER_PHOTO, Indexer, scan  # noqa: E402
+from tagger.engine.imageio import decode_photo  # noqa: E402
+from tagger.library.catalog import Catalog, PhotoRecord  # noqa: E402
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer, scan  # noqa: E402
 
 RECIPE = "v2 16 templates, COM segment id, 100 per folder, g/f nesting"
 PER_FOLDER = 100
@@ -157,9 +157,9 @@ def cli_run(db: Path, library: Path) -> dict:
     probe = (
         "import time, sys, json; t0 = time.perf_counter()\n"
         "from tagger import cli\n"
-        "import tagger.engine, tagger.indexer\n"
+        "import tagger.engine.core, tagger.library.indexer\n"
         "t1 = time.perf_counter()\n"
-        "from tagger.engine import Engine\n"
+        "from tagger.engine.core import Engine\n"
         "Engine.load()\n"
         "t2 = time.perf_counter()\n"
         "print(json.dumps({'imports_s': t1 - t0, 'engine_load_s': t2 - t1}), file=sys.stderr)\n"
@@ -195,11 +195,11 @@ def main() -> int:
     gen_s, library = ensure_library(args.library.resolve(), args.files, args.fresh)
     sizes = [os.path.getsize(library / p) for p in library_paths(args.files)[:: max(1, args.files // 500)]]
     sample = [library / p for p in library_paths(args.files)[:: max(1, args.files // 20)]]
-    from tagger.imageio import Preprocessing
+    from tagger.engine.imageio import Preprocessing
 
     decodes_ok = sum(1 for p in sample if decode_photo(p.read_bytes(), Preprocessing()) is not None)
 
-    from tagger.engine import Engine
+    from tagger.engine.core import Engine
 
     t = time.perf_counter()
     engine = Engine.load()

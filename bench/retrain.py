@@ -10,7 +10,7 @@ this CPU.
    (``--fresh`` rebuilds; the first build costs ~1.5 min of indexing).
 2. Padding to ``--photos``: synthetic photos whose stored features, top classes and automatic tags are copies of
    real photos (in SQL, no model run), so re-projection works on 100k real-looking rows.
-3. Timed: ``tagger.retrain.train_version`` end to end (load features, calibrate, train with early stopping, write
+3. Timed: ``tagger.training.retrain.train_version`` end to end (load features, calibrate, train with early stopping, write
    the version, re-project every photo, activate), its stages reported separately.
 4. Baseline in the same run: what the re-projection would cost by re-indexing (decode + model) instead of from
    stored features, measured on 200 of the library's photos and scaled to ``--photos``.
@@ -38,8 +38,8 @@ OUT = ROOT / "bench" / "out" / "retrain"
 
 def build_library(engine, fresh: bool) -> Path:
     """Index the train split once (a real catalog, cached) and label its class folders."""
-    from tagger.catalog import Catalog
-    from tagger.indexer import Indexer
+    from tagger.library.catalog import Catalog
+    from tagger.library.indexer import Indexer
     from tagger.progress import TqdmProgress
 
     db = OUT / engine.model_id / "caltech-train.db"
@@ -90,7 +90,7 @@ def pad(db: Path, photos: int, work: Path) -> Path:
 
 def reindex_baseline(engine, db: Path, n: int = 200) -> float:
     """Seconds per photo to get a new embedding by decoding and running the model again (the alternative)."""
-    from tagger.catalog import Catalog
+    from tagger.library.catalog import Catalog
 
     with Catalog.open(db) as cat:
         ids = cat.indexed_ids()[:n]
@@ -108,9 +108,9 @@ def main() -> None:
 
     import tempfile
 
-    from tagger.catalog import Catalog
-    from tagger.engine import Engine
-    from tagger.retrain import train_version
+    from tagger.engine.core import Engine
+    from tagger.library.catalog import Catalog
+    from tagger.training.retrain import train_version
 
     engine = Engine.load()
     db = build_library(engine, args.fresh)

@@ -23,11 +23,10 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine import Engine  # noqa: E402
-from tagger.evaluate import read_dataset, read_list, read_split  # noqa: E402
-from tagger.imageio import open_upright  # noqa: E402
-from tagger.vgse import (ClusterConfig, PatchGrid, default_cache_dir, patch_features,  # noqa: E402
-                         train_clusterer)
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.engine.imageio import open_upright  # noqa: E402
+from tagger.research.evaluate import read_dataset, read_list, read_split  # noqa: E402
+from tagger.research.vgse import ClusterConfig, PatchGrid, default_cache_dir, patch_features, train_clusterer  # noqa: E402
 
 THUMB = 96
 LABEL_H = 14

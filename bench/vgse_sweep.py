@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine import Engine  # noqa: E402
-from tagger.evaluate import read_dataset, read_list, read_split  # noqa: E402
-from tagger.evaluate_vgse import CompatConfig, evaluate_embeddings, rows  # noqa: E402
-from tagger.vgse import ClusterConfig  # noqa: E402
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.research.evaluate import read_dataset, read_list, read_split  # noqa: E402
+from tagger.research.evaluate_vgse import CompatConfig, evaluate_embeddings, rows  # noqa: E402
+from tagger.research.vgse import ClusterConfig  # noqa: E402
 
 
 def table(result: dict) -> str:

@@ -3,7 +3,7 @@
     python bench/wordspace_build.py [OUT_DIR]      # default: a temporary folder, deleted afterwards
 
 Builds (same seed, same held-out draw), timed on this machine:
-  * default                    - tagger.wordspace_build defaults (150k words, 200k buckets, frequency-weighted
+  * default                    - tagger.engine.wordspace_build defaults (150k words, 200k buckets, frequency-weighted
                                  n-gram fit plus two synthetic typo rows per frequent word)
   * default_without_typo_rows  - the same without the typo rows (ablation)
   * prototype                  - the recipe that was prototyped: 50k words, 200k buckets, n-grams fitted on the
@@ -26,8 +26,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tagger.wordspace_build import (  # noqa: E402
-    DEFAULT_N_WORDS, build_glove_fasttext, heldout_ranks, is_clean_token, load_glove, make_typo,
+from tagger.engine.wordspace_build import (  # noqa: E402
+    DEFAULT_N_WORDS,
+    build_glove_fasttext,
+    heldout_ranks,
+    is_clean_token,
+    load_glove,
+    make_typo,
 )
 
 PROTOTYPE = dict(n_words=50_000, bucket=200_000, typo_words=0, weight_scale=None)

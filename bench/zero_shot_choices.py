@@ -20,12 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine import Engine  # noqa: E402
-from tagger.evaluate import metrics, read_dataset  # noqa: E402
-from tagger.imageio import load_for_network  # noqa: E402
-from tagger.scoring import LabelSet, top_classes  # noqa: E402
-from tagger.semantics import is_imagenet_label  # noqa: E402
-from tagger.wordnet import imagenet_classes  # noqa: E402
+from tagger.engine.core import Engine  # noqa: E402
+from tagger.engine.imageio import load_for_network  # noqa: E402
+from tagger.engine.scoring import LabelSet, top_classes  # noqa: E402
+from tagger.engine.semantics import is_imagenet_label  # noqa: E402
+from tagger.engine.wordnet import imagenet_classes  # noqa: E402
+from tagger.research.evaluate import metrics, read_dataset  # noqa: E402
 
 
 def conse(logits: np.ndarray, class_vectors: np.ndarray, t: int, temperature: float = 1.0):

@@ -13,11 +13,12 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tagger import __version__
-from tagger.backbone_specs import BACKBONES, DEFAULT_BACKBONE
+from tagger.engine.backbone_specs import BACKBONES, DEFAULT_BACKBONE
 from tagger.paths import default_db_path
 
 
@@ -172,11 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # known failures become one readable line, never a traceback
-        from tagger.evaluate import DatasetError
-        from tagger.manifest import IntegrityError
-        from tagger.model_store import ModelError
-
-        from tagger.catalog import CatalogError
+        from tagger.engine.manifest import IntegrityError
+        from tagger.engine.model_store import ModelError
+        from tagger.library.catalog import CatalogError
+        from tagger.research.evaluate import DatasetError
 
         if isinstance(exc, (DatasetError, ModelError, IntegrityError, CatalogError, UsageError, OSError)):
             print(f"tagger: error: {exc}", file=sys.stderr)
@@ -194,7 +194,7 @@ def _notice(message: str) -> None:
 
 
 def _engine(args, progress, threads: int | None = None):
-    from tagger.engine import Engine
+    from tagger.engine.core import Engine
 
     return Engine.load(args.backbone, args.word_space, progress=progress, notice=_notice, threads=threads)
 
@@ -206,7 +206,7 @@ def cmd_info(args, progress) -> int:
     import numpy
     import PIL
 
-    from tagger.runtime import onnxruntime_version, requested_providers
+    from tagger.engine.runtime import onnxruntime_version, requested_providers
 
     engine = _engine(args, progress)
     progress.close()
@@ -248,7 +248,7 @@ def _dist_version(name: str) -> str:
 
 
 def cmd_build_model(args, progress) -> int:
-    from tagger.model_store import ensure_model
+    from tagger.engine.model_store import ensure_model
 
     folder, manifest = ensure_model(args.backbone, args.word_space, rebuild=args.rebuild, progress=progress,
                                     notice=_notice)
@@ -261,18 +261,18 @@ def cmd_build_model(args, progress) -> int:
 
 
 def cmd_eval(args, progress) -> int:
-    from tagger.evaluate import evaluate, read_dataset
+    from tagger.research.evaluate import evaluate, read_dataset
 
     dataset = read_dataset(args.dir, args.labels, args.images)
     # evaluation sets are small photos: decoding is cheap and the model is the bottleneck, so it gets every core
     engine = _engine(args, progress, threads=os.cpu_count())
     if args.train or args.split:
-        from tagger.evaluate import DatasetError, evaluate_trained, read_list, read_split
+        from tagger.research.evaluate import DatasetError, evaluate_trained, read_list, read_split
 
         if not args.train:
             raise DatasetError("--split needs --train (the photos to train the seen labels on)")
         if args.embedding:
-            from tagger.evaluate_vgse import evaluate_embeddings, format_embedding_eval, kinds_for
+            from tagger.research.evaluate_vgse import evaluate_embeddings, format_embedding_eval, kinds_for
 
             result = evaluate_embeddings(engine, dataset, read_list(args.train),
                                          read_split(args.split) if args.split else None,
@@ -344,13 +344,13 @@ def format_eval(r: dict[str, Any]) -> str:
 
 
 def _catalog(args):
-    from tagger.catalog import Catalog
+    from tagger.library.catalog import Catalog
 
     return Catalog.open(getattr(args, "db", None))
 
 
 def cmd_index(args, progress) -> int:
-    from tagger.indexer import Indexer
+    from tagger.library.indexer import Indexer
 
     catalog = _catalog(args)
     engine = _catalog_engine(args, progress, catalog)
@@ -359,7 +359,7 @@ def cmd_index(args, progress) -> int:
             if not folder.is_dir():
                 raise UsageError(f"{folder} is not a folder")
         indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers)
-        from tagger.keyword_sync import load_settings, sidecar_writer
+        from tagger.library.keyword_sync import load_settings, sidecar_writer
 
         indexer.on_indexed = sidecar_writer(
             catalog, _keyword_models(args, progress, catalog, load_settings(catalog), engine),
@@ -411,7 +411,7 @@ class UsageError(ValueError):
 
 
 def _library(args, progress):
-    from tagger.search import Library
+    from tagger.library.search import Library
 
     catalog = _catalog(args)
     return Library(catalog, _catalog_engine(args, progress, catalog))
@@ -419,7 +419,7 @@ def _library(args, progress):
 
 def _catalog_engine(args, progress, catalog, threads: int | None = None):
     """The engine with the catalog's active trained version (if any) switched on."""
-    from tagger.retrain import activate_catalog_version
+    from tagger.training.retrain import activate_catalog_version
 
     engine = _engine(args, progress, threads)
     activate_catalog_version(catalog, engine, notice=_notice)
@@ -505,7 +505,7 @@ def cmd_tag(args, progress) -> int:
 
 def _write_sidecars(args, progress, catalog, photo_ids) -> None:
     """With keyword writing on, put these photos' tags into their XMP sidecars now."""
-    from tagger.keyword_sync import export_keywords, load_settings
+    from tagger.library.keyword_sync import export_keywords, load_settings
 
     settings = load_settings(catalog)
     if not settings.enabled:
@@ -562,7 +562,7 @@ def cmd_status(args, progress) -> int:
 
 
 def cmd_label(args, progress) -> int:
-    from tagger.catalog import clean_label
+    from tagger.library.catalog import clean_label
 
     catalog = _catalog(args)
     if args.rename:
@@ -602,7 +602,7 @@ def cmd_labels(args, progress) -> int:
 
 def cmd_train(args, progress) -> int:
     from tagger.progress import Cancelled
-    from tagger.retrain import RetrainError, train_version
+    from tagger.training.retrain import RetrainError, train_version
 
     catalog = _catalog(args)
     engine = _catalog_engine(args, progress, catalog, threads=os.cpu_count())
@@ -630,12 +630,12 @@ def cmd_train(args, progress) -> int:
 
 
 def cmd_models(args, progress) -> int:
-    from tagger.retrain import use_version
+    from tagger.training.retrain import use_version
 
     catalog = _catalog(args)
     if args.use is not None:
         engine = _engine(args, progress)
-        from tagger.versions import VersionError
+        from tagger.training.versions import VersionError
 
         try:
             use_version(catalog, engine, args.use, progress=progress)
@@ -661,13 +661,13 @@ def cmd_models(args, progress) -> int:
 
 
 def _keyword_settings(catalog):
-    from tagger.keyword_sync import load_settings
+    from tagger.library.keyword_sync import load_settings
 
     return load_settings(catalog)
 
 
 def cmd_keywords(args, progress) -> int:
-    from tagger.keyword_sync import KEEP, export_keywords, label_candidates, save_settings
+    from tagger.library.keyword_sync import KEEP, export_keywords, label_candidates, save_settings
 
     catalog = _catalog(args)
     threshold = KEEP
@@ -718,7 +718,7 @@ def cmd_keywords(args, progress) -> int:
 
 
 def cmd_doctor(args, progress) -> int:
-    from tagger.doctor import diagnose, format_report
+    from tagger.library.doctor import diagnose, format_report
 
     report = diagnose(_catalog(args), repair=args.repair, progress=progress)
     progress.close()

@@ -7,7 +7,8 @@ raise :class:`Cancelled` from the callback to stop work cleanly.
 from __future__ import annotations
 
 import sys
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 
 class Cancelled(Exception):
@@ -56,7 +57,7 @@ class TqdmProgress:
             self._bar = None
             self._stage = None
 
-    def __enter__(self) -> "TqdmProgress":
+    def __enter__(self) -> TqdmProgress:
         return self
 
     def __exit__(self, *exc) -> None:

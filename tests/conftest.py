@@ -29,7 +29,7 @@ def models_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def engine(models_root):
     """The default model (lite0 + the default word space), built once per test session like a user's first run."""
-    from tagger.engine import Engine
+    from tagger.engine.core import Engine
 
     return Engine.load("lite0")
 

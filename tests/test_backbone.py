@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tagger.backbone import BACKBONES, FeaturesAndLogits, load_backbone, map_lukemelas_keys, weights_path
-from tagger.imageio import Preprocessing, load_for_network
-from tagger.wordnet import imagenet_classes
+from tagger.engine.backbone import BACKBONES, FeaturesAndLogits, load_backbone, map_lukemelas_keys, weights_path
+from tagger.engine.imageio import Preprocessing, load_for_network
+from tagger.engine.wordnet import imagenet_classes
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))

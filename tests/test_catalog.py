@@ -8,8 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from tagger import catalog as C
-from tagger.catalog import Catalog, CatalogError, PhotoRecord
+from tagger.library import catalog as C
+from tagger.library.catalog import Catalog, CatalogError, PhotoRecord
 
 
 def _record(root_id, key, status="indexed", seed=0, **kw):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagger.evaluate import DatasetError, read_dataset
+from tagger.research.evaluate import DatasetError, read_dataset
 
 
 def _tree(tmp_path):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagger.catalog import Catalog, PhotoRecord
 from tagger.cli import main
-from tagger.doctor import diagnose
-from tagger.indexer import content_hash
+from tagger.library.catalog import Catalog, PhotoRecord
+from tagger.library.doctor import diagnose
+from tagger.library.indexer import content_hash
 
 
 def _photo(path, color) -> bytes:

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from tagger.engine import Engine
-from tagger.model_store import ModelError, ensure_model
-from tagger.runtime import CPU
-
+from tagger.engine.core import Engine
+from tagger.engine.model_store import ModelError, ensure_model
+from tagger.engine.runtime import CPU
 
 
 def test_manifest_describes_the_model(engine):
@@ -31,8 +30,8 @@ def test_runtime_is_cpu_when_forced_and_says_so(engine):
 
 def test_onnx_matches_torch(engine, chelsea_png):
     """Parity of the exported graph against the torch modules it came from (max abs difference reported)."""
-    from tagger.export import build_net
-    from tagger.imageio import load_for_network
+    from tagger.engine.export import build_net
+    from tagger.engine.imageio import load_for_network
 
     net = build_net("lite0", engine.class_vectors, engine.top_t)
     x = np.stack([load_for_network(chelsea_png, engine.prep), np.zeros((3, 224, 224), np.float32)])
@@ -53,8 +52,8 @@ def test_dynamic_batch(engine):
 
 
 def test_default_embedding_is_conse_of_the_class_vectors(engine, chelsea_png):
-    from tagger.imageio import load_for_network
-    from tagger.scoring import top_classes
+    from tagger.engine.imageio import load_for_network
+    from tagger.engine.scoring import top_classes
 
     out = engine.embed_files([chelsea_png])
     logits = engine.runtime.run(load_for_network(chelsea_png, engine.prep)[None])["logits"]

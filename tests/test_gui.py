@@ -13,9 +13,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QItemSelectionModel, QSettings, QUrl  # noqa: E402
 
-from tagger.catalog import Catalog  # noqa: E402
 from tagger.gui.main_window import MainWindow  # noqa: E402
-from tagger.indexer import Indexer  # noqa: E402
+from tagger.library.catalog import Catalog  # noqa: E402
+from tagger.library.indexer import Indexer  # noqa: E402
 
 TIMEOUT = 60_000
 
@@ -225,7 +225,7 @@ def test_labels_can_be_added_renamed_and_removed(qtbot, fresh_db, settings, calt
 def test_retrain_shows_progress_and_curve_then_uses_the_new_version(qtbot, fresh_db, settings, caltech_library):
     from PySide6.QtCore import Qt
 
-    from tagger.training import TrainConfig
+    from tagger.training.trainer import TrainConfig
 
     win = _open(qtbot, fresh_db, settings)
     panel = win.labels_panel
@@ -262,7 +262,7 @@ def test_retrain_shows_progress_and_curve_then_uses_the_new_version(qtbot, fresh
 
 
 def test_cancelling_a_training_changes_nothing(qtbot, fresh_db, settings, caltech_library):
-    from tagger.training import TrainConfig
+    from tagger.training.trainer import TrainConfig
 
     win = _open(qtbot, fresh_db, settings)
     panel = win.labels_panel
@@ -286,8 +286,8 @@ def test_using_version_0_rolls_back_and_back_again(qtbot, fresh_db, settings, ca
     from PySide6.QtCore import Qt
 
     from tagger.gui.training_job import private_engine
-    from tagger.retrain import train_version
-    from tagger.training import TrainConfig
+    from tagger.training.retrain import train_version
+    from tagger.training.trainer import TrainConfig
 
     with Catalog.open(fresh_db) as cat:  # a catalog trained from the command line (a copy: the session's engine stays)
         for folder in ("kangaroo", "okapi"):
@@ -316,8 +316,8 @@ def test_using_version_0_rolls_back_and_back_again(qtbot, fresh_db, settings, ca
 
 def test_retraining_errors_read_as_sentences():
     from tagger.gui.services import readable_error
-    from tagger.retrain import RetrainError
-    from tagger.versions import VersionError
+    from tagger.training.retrain import RetrainError
+    from tagger.training.versions import VersionError
 
     assert readable_error(RetrainError("label a folder first")) == "label a folder first"
     assert readable_error(VersionError("model version 2 is damaged")) == "model version 2 is damaged"

@@ -12,10 +12,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from tagger.catalog import Catalog  # noqa: E402
 from tagger.gui.main_window import MainWindow  # noqa: E402
-from tagger.indexer import Indexer  # noqa: E402
-from tagger.keywords import find_sidecars, read_sidecar  # noqa: E402
+from tagger.library.catalog import Catalog  # noqa: E402
+from tagger.library.indexer import Indexer  # noqa: E402
+from tagger.library.keywords import find_sidecars, read_sidecar  # noqa: E402
 
 from .shared import digests  # noqa: E402
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tagger import catalog as C
-from tagger.catalog import Catalog, CatalogError
 from tagger.cli import main
-from tagger.indexer import Indexer, scan
+from tagger.library import catalog as C
+from tagger.library.catalog import Catalog, CatalogError
+from tagger.library.indexer import Indexer, scan
 
 from .shared import digests
 
@@ -132,8 +132,8 @@ def test_odd_file_names_are_indexed_with_their_keywords(hostile_library, capsys)
 
 def test_writing_keywords_next_to_odd_names(hostile_library, capsys):
     root, db, _ = hostile_library
-    from tagger.keyword_sync import export_keywords, save_settings
-    from tagger.keywords import find_sidecars, read_sidecar
+    from tagger.library.keyword_sync import export_keywords, save_settings
+    from tagger.library.keywords import find_sidecars, read_sidecar
 
     cat = Catalog.open(db)
     for name in ODD_NAMES:

@@ -16,10 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagger import imageio
-
-from .shared import digests as _digests
-from tagger.imageio import (
+from tagger.engine import imageio
+from tagger.engine.imageio import (
     IMAGE_SUFFIXES,
     MAX_PIXELS,
     THUMB_SIZE,
@@ -33,6 +31,8 @@ from tagger.imageio import (
     sniff,
     to_network_input,
 )
+
+from .shared import digests as _digests
 
 # pillow-samples/hopper_bad_exif.jpg makes Pillow warn while it reads the EXIF; that file is there to do so
 pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")

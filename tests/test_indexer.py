@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from tagger import indexer as indexer_mod
-from tagger.catalog import Catalog
-from tagger.indexer import Indexer, scan
+from tagger.library import indexer as indexer_mod
+from tagger.library.catalog import Catalog
+from tagger.library.indexer import Indexer, scan
 
 from .shared import digests as _digests
 

@@ -11,13 +11,18 @@ import sqlite3
 
 import pytest
 
-from tagger import indexer as indexer_mod
-from tagger.catalog import Catalog
 from tagger.cli import main
-from tagger.indexer import Indexer
-from tagger.keyword_sync import (export_keywords, keyword_labelled_photos, label_candidates, load_settings,
-                                 save_settings)
-from tagger.keywords import find_sidecars, read_sidecar
+from tagger.library import indexer as indexer_mod
+from tagger.library.catalog import Catalog
+from tagger.library.indexer import Indexer
+from tagger.library.keyword_sync import (
+    export_keywords,
+    keyword_labelled_photos,
+    label_candidates,
+    load_settings,
+    save_settings,
+)
+from tagger.library.keywords import find_sidecars, read_sidecar
 
 from .shared import PHOTO_FOLDER
 from .shared import digests as _digests
@@ -167,7 +172,7 @@ def test_writing_is_opt_in_and_round_trips_through_a_new_catalog(library, tmp_pa
 def test_indexing_with_writing_on_writes_new_photos_automatic_keywords(library, tmp_path, engine):
     cat = Catalog.open(tmp_path / "c.db")
     save_settings(cat, enabled=True, auto_threshold=0.5)
-    from tagger.keyword_sync import sidecar_writer
+    from tagger.library.keyword_sync import sidecar_writer
 
     ix = Indexer(cat, engine)
     ix.on_indexed = sidecar_writer(cat, [engine.model_id])

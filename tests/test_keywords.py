@@ -12,9 +12,19 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tagger.keywords import (HEAD_BYTES, embedded_xmp, find_sidecars, iptc_keywords, metadata_bytes, read_keywords,
-                             read_sidecar, sidecar_names, sidecar_signature, write_keywords)
-from tagger.xmp import XmpDocument, XmpError, clean_keyword, unique_keywords
+from tagger.library.keywords import (
+    HEAD_BYTES,
+    embedded_xmp,
+    find_sidecars,
+    iptc_keywords,
+    metadata_bytes,
+    read_keywords,
+    read_sidecar,
+    sidecar_names,
+    sidecar_signature,
+    write_keywords,
+)
+from tagger.library.xmp import XmpDocument, XmpError, clean_keyword, unique_keywords
 
 from .shared import PHOTO_FOLDER
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tagger.catalog import Catalog
 from tagger.cli import main
-from tagger.indexer import Indexer
-from tagger.search import Library, mmr, query_text
+from tagger.library.catalog import Catalog
+from tagger.library.indexer import Indexer
+from tagger.library.search import Library, mmr, query_text
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tagger.manifest import IntegrityError, load_verified, read_manifest, sha256_file, write_json_atomic
+from tagger.engine.manifest import IntegrityError, load_verified, read_manifest, sha256_file, write_json_atomic
 
 
 def _model(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tagger.projection import ConSE, Projection
+from tagger.engine.projection import ConSE, Projection
 
 
 def test_conse_is_the_renormalised_top_t_mixture():

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.catalog import Catalog
 from tagger.cli import main
-from tagger.indexer import Indexer
+from tagger.engine.head import conse_mix
+from tagger.engine.runtime import ModelRuntime
+from tagger.engine.scoring import top_classes
+from tagger.library.catalog import Catalog
+from tagger.library.indexer import Indexer
+from tagger.library.search import Library
 from tagger.progress import Cancelled
-from tagger.retrain import RetrainError, activate_catalog_version, train_version, use_version
-from tagger.runtime import ModelRuntime
-from tagger.scoring import top_classes
-from tagger.search import Library
-from tagger.training import TrainConfig, TrainedHead, TrainingSet, conse_mix, train_head
-from tagger.versions import ModelVersion, swap_head
+from tagger.training.retrain import RetrainError, activate_catalog_version, train_version, use_version
+from tagger.training.trainer import TrainConfig, TrainedHead, TrainingSet, train_head
+from tagger.training.versions import swap_head
 
 from .conftest import caltech_files
 
@@ -50,7 +51,7 @@ def test_a_version_graph_equals_its_head_applied_to_the_features(engine, rng, tm
 
 
 def test_swap_head_refuses_a_head_of_another_shape(engine, tmp_path):
-    from tagger.versions import VersionError
+    from tagger.training.versions import VersionError
 
     with pytest.raises(VersionError):
         swap_head(engine.folder / engine.manifest["onnx"]["file"], tmp_path / "v.onnx",
@@ -86,7 +87,7 @@ def test_trainer_learns_separable_labels_and_reports_before_and_after(rng):
 def test_unlabelled_photos_that_look_like_a_label_are_not_used_as_its_negatives(rng):
     """Positive-unlabelled data: the library holds more okapis than the labelled folder; those must not be pushed
     away from "okapi", while clearly different photos are reliable negatives."""
-    from tagger.training import reliable_negatives
+    from tagger.training.trainer import reliable_negatives
 
     centres = rng.normal(0, 1, (2, 64)) * 3
     feats = np.concatenate([centres[0] + rng.normal(0, 1, (30, 64)), centres[1] + rng.normal(0, 1, (30, 64))])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tagger.evaluate import metrics, random_vectors, similarity_at_3
-from tagger.scoring import LabelSet, evidence_matrix, hits_at, top_classes
-from tagger.wordnet import class_affinity, imagenet_classes, senses
+from tagger.engine.scoring import LabelSet, evidence_matrix, hits_at, top_classes
+from tagger.engine.wordnet import class_affinity, imagenet_classes, senses
+from tagger.research.evaluate import metrics, random_vectors, similarity_at_3
 
 
 def test_hits_at_k_by_hand():

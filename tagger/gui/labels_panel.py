@@ -1,7 +1,7 @@
 """The "Labels & training" panel: labelled folders, one-click retraining with a live curve, model versions.
 
-Presentation only: the catalog (:meth:`tagger.catalog.Catalog.set_label` …) decides what a label is, and
-:mod:`tagger.retrain` trains and switches versions, in background jobs (:mod:`tagger.gui.training_job`). When a job
+Presentation only: the catalog (:meth:`tagger.library.catalog.Catalog.set_label` …) decides what a label is, and
+:mod:`tagger.training.retrain` trains and switches versions, in background jobs (:mod:`tagger.gui.training_job`). When a job
 has changed the active version the panel emits ``version_changed``; the window makes the shared engine follow the
 catalog and calls :meth:`LabelsPanel.version_applied` once it does.
 """
@@ -90,7 +90,7 @@ class LabelsTable(_CompactTable):
         self.rows: list[dict] = []
 
     def set_rows(self, rows: list[dict]) -> None:
-        """``rows``: :meth:`tagger.catalog.Catalog.labels`."""
+        """``rows``: :meth:`tagger.library.catalog.Catalog.labels`."""
         self.rows = list(rows)
         self.setRowCount(len(rows))
         for i, r in enumerate(rows):
@@ -124,7 +124,7 @@ class VersionsTable(_CompactTable):
         self.rows: list[dict] = []
 
     def set_versions(self, rows: list[dict]) -> None:
-        """``rows``: :meth:`tagger.catalog.Catalog.versions` (version 0 is the untrained model)."""
+        """``rows``: :meth:`tagger.library.catalog.Catalog.versions` (version 0 is the untrained model)."""
         keep = self.selected_version()
         self.rows = sorted(rows, key=lambda r: -r["version"])
         self.setRowCount(len(self.rows))
@@ -237,7 +237,7 @@ class LabelsPanel(QWidget):
         self.db_path: Path | None = None
         self.engine = None
         self.indexing = False
-        self.train_config = None  # a tagger.training.TrainConfig, or None for the core's defaults (tests: smaller)
+        self.train_config = None  # a tagger.training.trainer.TrainConfig, or None for the core's defaults (tests: smaller)
         self.job: RetrainJob | UseVersionJob | None = None
         self.last_report = None
         self._running = False  # a job is under way (set and cleared here, not by the thread: no race with its end)

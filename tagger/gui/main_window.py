@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.catalog import Catalog, CatalogError
 from tagger.gui.grid import PHOTO_ID_ROLE, GridRow, PhotoGrid, PhotoGridModel
 from tagger.gui.labels_panel import LabelsPanel, model_status
 from tagger.gui.services import EngineService, ImageSignals, IndexJob, PreviewTask
 from tagger.gui.widgets import DetailsPanel, FailuresDialog, SettingsDialog, TagCloud, WelcomePage
+from tagger.library.catalog import Catalog, CatalogError
 
 SEARCH_DEBOUNCE_MS = 250
 CLOUD_DEBOUNCE_MS = 150
@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"preparing model: {stage} {done}/{total}" if total else f"preparing model: {stage}")
 
     def _engine_ready(self, engine) -> None:
-        from tagger.search import Library
+        from tagger.library.search import Library
 
         self.engine = engine
         # tag clouds of single photos are cheap (32 stored tags): answered on the GUI thread, never the search table
@@ -516,7 +516,7 @@ class MainWindow(QMainWindow):
         return [self.engine.model_id] + ([version.model_id] if version is not None else [])
 
     def update_keyword_writing(self) -> None:
-        from tagger.keyword_sync import load_settings
+        from tagger.library.keyword_sync import load_settings
 
         settings = load_settings(self.catalog) if self.catalog is not None else None
         on = bool(settings and settings.enabled)
@@ -531,7 +531,7 @@ class MainWindow(QMainWindow):
 
     def set_keyword_writing(self, on: bool) -> None:
         """The Library menu's toggle: on writes every photo's tags now, then keeps sidecars up to date."""
-        from tagger.keyword_sync import export_keywords, save_settings
+        from tagger.library.keyword_sync import export_keywords, save_settings
 
         if self.catalog is None:
             return
@@ -548,7 +548,7 @@ class MainWindow(QMainWindow):
         self.update_keyword_writing()
 
     def _write_keywords(self, photo_ids: list[int]) -> None:
-        from tagger.keyword_sync import sidecar_writer
+        from tagger.library.keyword_sync import sidecar_writer
 
         writer = sidecar_writer(self.catalog, self.keyword_models(),
                                 on_failure=lambda path, why: self.notify(f"Could not write the sidecar of {path}: {why}"))

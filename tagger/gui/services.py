@@ -1,7 +1,7 @@
 """Background work for the GUI: the engine/search service thread, indexing jobs, thumbnail and preview loaders.
 
-Nothing here decides anything about photos: it runs the core (:mod:`tagger.engine`, :mod:`tagger.indexer`,
-:mod:`tagger.search`) off the GUI thread and turns results into Qt signals. Each thread opens its own catalog
+Nothing here decides anything about photos: it runs the core (:mod:`tagger.engine.core`, :mod:`tagger.library.indexer`,
+:mod:`tagger.library.search`) off the GUI thread and turns results into Qt signals. Each thread opens its own catalog
 connection (SQLite connections must not be shared between threads).
 """
 
@@ -22,11 +22,11 @@ def readable_error(exc: BaseException) -> str:
     import errno
     import sqlite3
 
-    from tagger.catalog import CatalogError
-    from tagger.manifest import IntegrityError
-    from tagger.model_store import ModelError
-    from tagger.retrain import RetrainError
-    from tagger.versions import VersionError
+    from tagger.engine.manifest import IntegrityError
+    from tagger.engine.model_store import ModelError
+    from tagger.library.catalog import CatalogError
+    from tagger.training.retrain import RetrainError
+    from tagger.training.versions import VersionError
 
     if isinstance(exc, (CatalogError, ModelError, IntegrityError, RetrainError, VersionError)):
         return str(exc)
@@ -67,9 +67,9 @@ class EngineService(QObject):
     @Slot()
     def load(self) -> None:
         try:
-            from tagger.catalog import Catalog
-            from tagger.engine import Engine
-            from tagger.search import Library
+            from tagger.engine.core import Engine
+            from tagger.library.catalog import Catalog
+            from tagger.library.search import Library
 
             self.engine = Engine.load(self.backbone, self.word_space,
                                       progress=lambda s, d, t: self.progress.emit(s, d, t))
@@ -83,7 +83,7 @@ class EngineService(QObject):
             self.engine_failed.emit(readable_error(exc))
 
     def _activate_version(self, catalog) -> None:
-        from tagger.retrain import activate_catalog_version
+        from tagger.training.retrain import activate_catalog_version
 
         activate_catalog_version(catalog, self.engine, notice=self.notice.emit)
 
@@ -156,7 +156,7 @@ class CatalogJob(QThread):
         raise NotImplementedError
 
     def run(self) -> None:
-        from tagger.catalog import Catalog
+        from tagger.library.catalog import Catalog
 
         try:
             with Catalog.open(self.db_path) as catalog:
@@ -171,9 +171,9 @@ class CatalogJob(QThread):
 
 def _log_unexpected(exc: BaseException) -> None:
     """A bug's traceback goes to stderr for the report; the user's own mistakes ("label a folder first") do not."""
-    from tagger.catalog import CatalogError
-    from tagger.retrain import RetrainError
-    from tagger.versions import VersionError
+    from tagger.library.catalog import CatalogError
+    from tagger.training.retrain import RetrainError
+    from tagger.training.versions import VersionError
 
     if not isinstance(exc, (CatalogError, RetrainError, VersionError)):
         traceback.print_exception(exc)
@@ -188,7 +188,7 @@ class IndexJob(CatalogJob):
         self.cancelled.connect(lambda: self.failed.emit("Indexing cancelled."))
 
     def work(self, catalog):
-        from tagger.indexer import Indexer
+        from tagger.library.indexer import Indexer
 
         indexer = Indexer(catalog, self.engine)
         indexer.on_indexed = _sidecar_writer(catalog, self.engine)
@@ -197,7 +197,7 @@ class IndexJob(CatalogJob):
 
 def _sidecar_writer(catalog, engine):
     """With keyword writing on, the indexer writes each new photo's keywords to its XMP sidecar."""
-    from tagger.keyword_sync import sidecar_writer
+    from tagger.library.keyword_sync import sidecar_writer
 
     version = getattr(engine, "version", None)
     return sidecar_writer(catalog, [engine.model_id] + ([version.model_id] if version is not None else []))
@@ -229,7 +229,7 @@ class PreviewTask(QRunnable):
     def run(self) -> None:
         from PIL import Image
 
-        from tagger.imageio import ImageDecodeError, open_upright
+        from tagger.engine.imageio import ImageDecodeError, open_upright
 
         try:
             img = open_upright(self.path, min_side=self.side)

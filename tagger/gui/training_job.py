@@ -15,13 +15,13 @@ from tagger.gui.services import CatalogJob
 
 
 def private_engine(engine):
-    """The job's own engine (:meth:`tagger.engine.Engine.twin`): training runs against the base model and a rollback
+    """The job's own engine (:meth:`tagger.engine.core.Engine.twin`): training runs against the base model and a rollback
     re-projects under it, while the shared engine keeps serving the active version until the job is done."""
     return engine.twin()
 
 
 class RetrainJob(CatalogJob):
-    """Runs :func:`tagger.retrain.train_version`; ``cancel()`` stops at the next batch and changes nothing.
+    """Runs :func:`tagger.training.retrain.train_version`; ``cancel()`` stops at the next batch and changes nothing.
     ``finished_ok`` carries the RetrainReport."""
 
     epoch = Signal(object)  # a history row: {"epoch", "loss", "val_loss", "val_acc"}
@@ -31,7 +31,7 @@ class RetrainJob(CatalogJob):
         self.config = config
 
     def work(self, catalog):
-        from tagger.retrain import train_version
+        from tagger.training.retrain import train_version
 
         extra = {"config": self.config} if self.config is not None else {}
         return train_version(catalog, private_engine(self.engine), progress=self.report,
@@ -39,7 +39,7 @@ class RetrainJob(CatalogJob):
 
 
 class UseVersionJob(CatalogJob):
-    """Runs :func:`tagger.retrain.use_version` (photos indexed since get that version's vectors first);
+    """Runs :func:`tagger.training.retrain.use_version` (photos indexed since get that version's vectors first);
     ``finished_ok`` carries the version now active."""
 
     def __init__(self, db_path: Path, engine, number: int):
@@ -47,7 +47,7 @@ class UseVersionJob(CatalogJob):
         self.number = int(number)
 
     def work(self, catalog):
-        from tagger.retrain import use_version
+        from tagger.training.retrain import use_version
 
         use_version(catalog, private_engine(self.engine), self.number, progress=self.report,
                     should_stop=self.should_stop)

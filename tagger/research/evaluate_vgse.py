@@ -11,7 +11,7 @@ expert scores words through WordNet, both tied to word space. Its figures are re
 Protocol ("retraining", ``--train`` + ``--split``): classifier and clusters see only the training photos of seen
 labels. ZSL: unseen test photos, candidates = unseen labels. GZSL: all test photos, candidates = all labels, with
 calibrated stacking (a constant gamma subtracted from seen labels' scores, Chao et al. 2016) whose gamma is chosen
-per kind by pseudo-GZSL on the training photos alone, as ``tagger.training.calibrate`` does for the app: 30% of the
+per kind by pseudo-GZSL on the training photos alone, as ``tagger.training.trainer.calibrate`` does for the app: 30% of the
 seen labels play unseen, and for VGSE their embeddings come from the relation module with the clustering retrained
 without their photos. Nothing is written except the feature cache next to the model.
 """
@@ -19,16 +19,27 @@ without their photos. Nothing is written except the feature cache next to the mo
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from tagger.evaluate import Dataset, DatasetError, evaluate_trained, trained_labels
-from tagger.scoring import hits_at
-from tagger.training import harmonic_mean, stratified_split
-from tagger.vgse import (ClusterConfig, PatchFeatures, PatchGrid, cached_embedding, class_means, default_cache_dir,
-                         patch_features, train_clusterer, vgse_class_embeddings)
+from tagger.engine.scoring import hits_at
+from tagger.engine.vectors import unit
+from tagger.research.evaluate import Dataset, DatasetError, evaluate_trained, trained_labels
+from tagger.research.vgse import (
+    ClusterConfig,
+    PatchFeatures,
+    PatchGrid,
+    cached_embedding,
+    class_means,
+    default_cache_dir,
+    patch_features,
+    train_clusterer,
+    vgse_class_embeddings,
+)
+from tagger.training.trainer import harmonic_mean, stratified_split
 
 KINDS = ("word", "vgse", "both")
 # Analysis control, not a CLI choice: VGSE with every seen label's visual embedding replaced by a one-hot, so an
@@ -68,7 +79,7 @@ class Compat:
     def scores(self, features: np.ndarray, class_embeddings: np.ndarray) -> np.ndarray:
         """(N, C) scaled cosines between each photo's projection and each (unit) class embedding."""
         z = ((np.asarray(features, np.float32) - self.mu) / self.sd) @ self.weight.T + self.bias
-        z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-12
+        z = unit(z)
         return self.scale * z @ np.asarray(class_embeddings, np.float32).T
 
 
@@ -99,7 +110,7 @@ def train_compat(features: np.ndarray, y: np.ndarray, class_embeddings: np.ndarr
         with torch.no_grad():
             return float(F.cross_entropy(logits(torch.from_numpy(val)), yt[val]))
 
-    from tagger.training import EarlyStopping
+    from tagger.training.trainer import EarlyStopping
 
     best, stopper, epochs = float("inf"), EarlyStopping(layer, config.patience), 0
     for epochs in range(1, config.epochs + 1):
@@ -125,7 +136,7 @@ def prepare(embeddings: np.ndarray, is_seen: np.ndarray) -> np.ndarray:
     word vectors share a common direction, so raw cosines are all high), then unit rows."""
     e = np.asarray(embeddings, np.float64)
     e = e - e[np.asarray(is_seen, bool)].mean(0)
-    return (e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)).astype(np.float32)
+    return unit(e).astype(np.float32)
 
 
 def kind_embeddings(kind: str, word: np.ndarray, vgse: np.ndarray | None, is_seen: np.ndarray,
@@ -191,7 +202,7 @@ def _vgse_for(photos: _Photos, patches: np.ndarray, seen_mask: np.ndarray, clust
 
 def _pseudo_splits(photos: _Photos, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(pseudo-seen candidate mask, fit rows, eval rows) per repeat: 30% of the seen labels play unseen; the same
-    draws as ``tagger.training.calibrate`` (seeds seed + 1000 + r)."""
+    draws as ``tagger.training.trainer.calibrate`` (seeds seed + 1000 + r)."""
     seen_idx = np.flatnonzero(photos.trained)
     y = photos.truth[photos.train_rows]
     out = []

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tagger.engine.vectors import unit
+
 ProgressFn = Callable[[str, int, int], None]
 
 RECIPE_VERSION = 1  # bump when the recipe changes in a way that changes the file for the same parameters
@@ -132,9 +134,6 @@ def make_typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + word[i] + word[i:]
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.where(n > 0, n, 1.0)
 
 
 def _ridge_cg(a, y: np.ndarray, ridge: float, progress: ProgressFn | None) -> tuple[np.ndarray, int, float]:
@@ -262,7 +261,7 @@ def build_glove_fasttext(out_path: Path, *, n_words: int = DEFAULT_N_WORDS, buck
         a = sp.csr_matrix((np.repeat(weight / lens, lens).astype(np.float32), np.concatenate(rows),
                            np.concatenate([[0], np.cumsum(lens)])), shape=(len(rows), bucket))
         a.sum_duplicates()
-        y = (_unit(targets[src]) * (scale * weight)[:, None]).astype(np.float32)
+        y = (unit(targets[src]) * (scale * weight)[:, None]).astype(np.float32)
         buckets, iterations, residual = _ridge_cg(a, y, ridge, progress)
         fit_seconds = time.perf_counter() - t_fit
         del a, y, rows, typo_rows, known  # the build's peak memory comes next
@@ -342,19 +341,19 @@ def _evaluate(model, vocab: list[str], targets: np.ndarray, ngrams: list[np.ndar
               fit: np.ndarray, buckets: np.ndarray, scale: float, probes: Sequence[str]) -> dict:
     """Held-out cosine (overall, per frequency band, and a mean-vector control) and probe neighbours."""
     oov = np.stack([buckets[ngrams[r]].mean(axis=0) if len(ngrams[r]) else np.zeros(DIM) for r in held])
-    cos = np.einsum("ij,ij->i", _unit(oov), _unit(targets[held]))
-    mean_dir = _unit(_unit(targets[fit]).mean(axis=0))
-    control = _unit(targets[held]) @ mean_dir
+    cos = np.einsum("ij,ij->i", unit(oov), unit(targets[held]))
+    mean_dir = unit(unit(targets[fit]).mean(axis=0))
+    control = unit(targets[held]) @ mean_dir
     bands = {}
     for lo in range(0, len(vocab), _BAND):
         hi = min(lo + _BAND, len(vocab))
         sel = (held >= lo) & (held < hi)
         if sel.any():
             bands[f"{lo}-{hi}"] = round(float(cos[sel].mean()), 4)
-    unit_vocab = _unit(targets).astype(np.float32)
+    unit_vocab = unit(targets).astype(np.float32)
 
     def neighbours(v: np.ndarray, exclude: str, k: int = 5) -> list[list]:
-        s = unit_vocab @ _unit(np.asarray(v, dtype=np.float32))
+        s = unit_vocab @ unit(np.asarray(v, dtype=np.float32))
         order = np.argsort(-s, kind="stable")[: k + 1]
         return [[vocab[i], round(float(s[i]), 3)] for i in order if vocab[i] != exclude][:k]
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from tagger.catalog import Catalog, catalog_backups
+from tagger.library.catalog import Catalog, catalog_backups
 
 _THUMB_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
 _SAMPLE = 20  # paths listed per finding
@@ -170,8 +170,8 @@ def _thumbnails(catalog: Catalog, report: DoctorReport, repair: bool) -> None:
 
 
 def _remake_thumbnail(catalog: Catalog, root, key: bytes, content_hash: str) -> bool:
-    from tagger.imageio import ImageDecodeError, Preprocessing, decode_photo
-    from tagger.indexer import content_hash as hash_of
+    from tagger.engine.imageio import ImageDecodeError, Preprocessing, decode_photo
+    from tagger.library.indexer import content_hash as hash_of
 
     if root is None:
         return False

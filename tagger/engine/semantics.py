@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from tagger.wordnet import imagenet_classes, normalise_lemma
+from tagger.engine.wordnet import imagenet_classes, normalise_lemma
 
 # The short human-readable class names (imagenet-simple-labels): "tiger cat", "Egyptian Mau", "minivan".
 # Measured on Caltech-101 test: the mean over all WordNet synonyms is no better (see README, "Which choices moved the
@@ -30,6 +30,6 @@ def _imagenet_names() -> frozenset[str]:
 
 def is_imagenet_label(text: str) -> bool:
     """True when the text names one of the 1,000 classes (its short name or any WordNet synonym)."""
-    from tagger.wordnet import noun_forms
+    from tagger.engine.wordnet import noun_forms
 
     return any(form in _imagenet_names() for form in noun_forms(text))

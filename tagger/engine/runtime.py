@@ -58,7 +58,7 @@ class ModelRuntime:
     _lock: threading.Lock
 
     @classmethod
-    def open(cls, onnx_path: Path, threads: int | None = None, providers: list[str] | None = None) -> "ModelRuntime":
+    def open(cls, onnx_path: Path, threads: int | None = None, providers: list[str] | None = None) -> ModelRuntime:
         ort = _ort()
         providers = providers or requested_providers()
         try:

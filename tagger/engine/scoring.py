@@ -3,7 +3,7 @@
 A label's score mixes two views of how the classifier's evidence relates to it:
 - distributional: cosine between the photo's word-space embedding and the label's word vector (ConSE/DeViSE);
 - taxonomic: the photo's top-T ImageNet probabilities weighted by the classes' WordNet affinity to the label
-  (a wallaby is a kangaroo; a gazelle is a cousin of a gerenuk), see :func:`tagger.wordnet.class_affinity`.
+  (a wallaby is a kangaroo; a gazelle is a cousin of a gerenuk), see :func:`tagger.engine.wordnet.class_affinity`.
 When ranking labels for one photo, generic "hub" words that sit close to everything would win every photo; each label's
 score is therefore corrected CSLS-style (Conneau et al. 2018, k = 10) by its mean similarity to its 10 most similar
 ImageNet classes, a reference set that needs no user data.
@@ -12,14 +12,14 @@ ImageNet classes, a reference set that needs no user data.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
 
-from tagger.wordnet import class_affinity
+from tagger.engine.wordnet import class_affinity
 
 HUB_K = 10
 WORDNET_GAMMA = 0.5
@@ -43,7 +43,7 @@ class LabelSet:
     @classmethod
     def build(cls, texts: Sequence[str], label_vectors: np.ndarray, class_vectors: np.ndarray,
               use_wordnet: bool = True, gamma: float = WORDNET_GAMMA, delta: float = WORDNET_DELTA,
-              hub_k: int = HUB_K) -> "LabelSet":
+              hub_k: int = HUB_K) -> LabelSet:
         texts = list(texts)
         vectors = np.asarray(label_vectors, np.float32).reshape(len(texts), -1)
         rows, cols, vals = [], [], []
@@ -83,7 +83,7 @@ class LabelSet:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, key: str) -> "LabelSet | None":
+    def load(cls, path: Path, key: str) -> LabelSet | None:
         """The cached set if ``path`` holds one made under ``key``; None otherwise (missing, stale, damaged)."""
         try:
             with np.load(path, allow_pickle=False) as z:

@@ -8,7 +8,7 @@ relation module).
 
 Three parts, each usable alone:
 - patches: :class:`PatchGrid` cuts a photo into the whole image plus a g x g grid; :func:`patch_features` runs every
-  patch through the same ONNX model as indexing (batched, decoded once per photo with ``tagger.imageio``) and caches
+  patch through the same ONNX model as indexing (batched, decoded once per photo with ``tagger.engine.imageio``) and caches
   the backbone features on disk, keyed by the model and the file list, because they cost minutes on a laptop;
 - :func:`train_clusterer`: the patch clustering module (clustering layer H -> Dv cluster probabilities, cluster-to-
   class layer Q with cross-entropy, cluster-to-semantic layer S regressing the label's word vector), on frozen features;
@@ -22,14 +22,14 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from tagger.imageio import Preprocessing, iter_batches, open_upright, to_network_input
+from tagger.engine.imageio import Preprocessing, iter_batches, open_upright, to_network_input
 from tagger.progress import ProgressFn
 
 CACHE_VERSION = "vgse-patches-v1"
@@ -67,7 +67,7 @@ class PatchGrid:
         return "+".join(str(n) for n in ([1] if self.whole else []) + ([self.tiles] if self.tiles else []))
 
     @classmethod
-    def parse(cls, text: str) -> "PatchGrid":
+    def parse(cls, text: str) -> PatchGrid:
         """'1+9' -> grid 3 with the whole photo; '1+4' -> grid 2; '1' -> whole photo only; '9' -> 3x3 tiles only."""
         parts = [p.strip() for p in str(text).split("+")]
         whole = len(parts) in (1, 2) and parts[0] == "1"
@@ -188,7 +188,7 @@ def _load_patch_cache(path: Path, key: str) -> PatchFeatures | None:
 def cached_embedding(engine, paths: Sequence[str | os.PathLike], *, batch_size: int = 32,
                      cache_dir: Path | None = None, progress: ProgressFn | None = None):
     """``engine.embed_files`` (whole photos), cached like the patch features so a sweep embeds each photo once."""
-    from tagger.engine import Embedded
+    from tagger.engine.core import Embedded
 
     key = _cache_key(engine, [str(p) for p in paths], "embed_files")
     cache = Path(cache_dir) / f"embedded-{key[:20]}.npz" if cache_dir else None

@@ -1,6 +1,6 @@
 """Free-text search, image-to-image similarity and tag clouds over the catalog.
 
-Queries are scored exactly like labels in ``tagger eval`` (one scorer, :mod:`tagger.scoring`): cosine between the
+Queries are scored exactly like labels in ``tagger eval`` (one scorer, :mod:`tagger.engine.scoring`): cosine between the
 photo's word-space embedding and the query's vector, fused with the WordNet affinity of the photo's top ImageNet
 classes. Brute force over an in-memory matrix: ~2 ms per 100k photos for the cosine, and the taxonomic part only
 touches photos whose top classes the query's synsets reach (a sparse column slice), so no vector index is needed.
@@ -9,15 +9,16 @@ touches photos whose top classes the query's synsets reach (a sparse column slic
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
 
-from tagger.catalog import Catalog, EmbeddingTable
-from tagger.scoring import LabelSet
+from tagger.engine.scoring import LabelSet
+from tagger.engine.vectors import unit
+from tagger.library.catalog import Catalog, EmbeddingTable
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
@@ -47,7 +48,7 @@ class TagWeight:
 def query_text(text: str) -> str:
     """The words of a query that carry meaning: lower-cased word tokens without function words ("boats at sunset" ->
     "boats sunset"); punctuation, SQL metacharacters and emoji simply fall away. Kept as typed if nothing is left."""
-    from tagger.vocabulary import FUNCTION_WORDS
+    from tagger.engine.vocabulary import FUNCTION_WORDS
 
     tokens = _TOKEN.findall(text[:MAX_QUERY_CHARS].lower())
     content = [t for t in tokens if t not in FUNCTION_WORDS]
@@ -117,9 +118,9 @@ class Library:
         A query that WordNet knows as one concept ("grand piano", "sea horse") or that is a trained label
         ("grandma's house") is scored as one label; otherwise ("boats at sunset") each content word is scored and the
         scores are averaged, so every word must fit. A trained label mixes in the active version's embeddings
-        (:meth:`tagger.versions.ModelVersion.label_scores`); every other word keeps the zero-training score.
+        (:meth:`tagger.training.versions.ModelVersion.label_scores`); every other word keeps the zero-training score.
         """
-        from tagger.wordnet import wordnet
+        from tagger.engine.wordnet import wordnet
 
         table = self.table()
         if not len(table.ids):
@@ -142,7 +143,7 @@ class Library:
                 dense = np.zeros(self._evidence.shape[1], np.float32)
                 dense[col.row] = col.data
                 taxo = self._evidence @ dense
-            word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.scoring.fused
+            word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.engine.scoring.fused
         if trained:
             for j, part in enumerate(parts):
                 i = trained.get(part)
@@ -163,12 +164,12 @@ class Library:
         _, query = self.catalog.features([pid], self.engine.backbone)
         if not len(query):
             raise LookupError(f"{photo} has no features (it failed to index: see `tagger status`)")
-        q = query[0] / (np.linalg.norm(query[0]) + 1e-12)
+        q = unit(query[0])
         ids = self.table().ids
         scores = np.zeros(len(ids), np.float32)
         for lo in range(0, len(ids), 20_000):
             got, feats = self.catalog.features(ids[lo:lo + 20_000].tolist(), self.engine.backbone)
-            feats /= np.linalg.norm(feats, axis=1, keepdims=True) + 1e-12
+            feats = unit(feats)
             pos = np.searchsorted(ids, got)
             scores[pos] = feats @ q
         keep = ids != pid
@@ -194,7 +195,7 @@ class Library:
         thinned out (maximal marginal relevance over word vectors) so the cloud says more than one thing."""
         stored = self.catalog.auto_tags(photo_ids, self.engine.model_id)
         version = self.engine.version
-        if version is not None:  # trained labels compete with the vocabulary on the same scale (tagger.retrain)
+        if version is not None:  # trained labels compete with the vocabulary on the same scale (tagger.training.retrain)
             for pid, tags in self.catalog.auto_tags(photo_ids, version.model_id).items():
                 merged = sorted(stored.get(pid, []) + tags, key=lambda tw: -tw[1])
                 stored[pid] = merged[:max(len(stored.get(pid, [])), 1)]

@@ -17,9 +17,9 @@ import os
 import sqlite3
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -231,7 +231,7 @@ class Catalog:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> "Catalog":
+    def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> Catalog:
         """Open (creating if needed) and bring the schema up to date; refuse a catalog from a newer Tagger."""
         path = Path(path) if path is not None else default_db_path()
         read_only = path.exists() and not _writable(path)
@@ -280,7 +280,7 @@ class Catalog:
     def close(self) -> None:
         self.db.conn.close()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc) -> None:

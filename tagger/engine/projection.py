@@ -4,7 +4,7 @@ The default needs no training data: ConSE (Norouzi et al. 2014) mixes the word v
 weighted by their renormalised softmax probabilities. A DeViSE-style head on the backbone features (one hidden layer,
 LeakyReLU 0.2) is added as a residual whose last layer starts at zero, so an untrained model outputs exactly ConSE and
 retraining only learns a correction. Every trained version is this same graph with other weights
-(``tagger.versions`` swaps the initializers), so a version costs a file copy, not a re-export.
+(``tagger.training.versions`` swaps the initializers), so a version costs a file copy, not a re-export.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tagger.training import LEAKY_SLOPE, RESIDUAL_HIDDEN
+from tagger.engine.head import LEAKY_SLOPE, RESIDUAL_HIDDEN
 
 
 class ConSE(nn.Module):
@@ -32,8 +32,6 @@ class ConSE(nn.Module):
         top_p, top_i = torch.topk(probs, self.top_t, dim=-1)
         weights = top_p / top_p.sum(dim=-1, keepdim=True)
         return torch.einsum("nt,ntd->nd", weights, self.class_vectors[top_i])
-
-
 
 
 def residual_head(feature_dim: int, dim: int, hidden: int = RESIDUAL_HIDDEN, dropout: float = 0.1) -> nn.Module:

@@ -13,8 +13,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-
-from tagger.backbone_specs import BACKBONES, DEFAULT_BACKBONE, MEAN, STD, BackboneSpec  # noqa: F401 - re-exported
+from tagger.engine.backbone_specs import BACKBONES, DEFAULT_BACKBONE, MEAN, STD, BackboneSpec  # noqa: F401 - re-exported
 
 
 def weights_path(spec: BackboneSpec) -> str:
@@ -29,7 +28,7 @@ def _block_renames(block: nn.Module) -> dict[str, str]:
     return {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
 
 
-def map_lukemelas_keys(state: dict[str, torch.Tensor], model: nn.Module) -> "OrderedDict[str, torch.Tensor]":
+def map_lukemelas_keys(state: dict[str, torch.Tensor], model: nn.Module) -> OrderedDict[str, torch.Tensor]:
     """Rename a lukemelas EfficientNet state dict to timm's key layout (flat ``_blocks.i`` -> ``blocks.stage.j``)."""
     flat_blocks = [(s, j, blk) for s, stage in enumerate(model.blocks) for j, blk in enumerate(stage)]
     top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}

@@ -14,11 +14,11 @@ import os
 import re
 import struct
 import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps
@@ -70,7 +70,7 @@ class Preprocessing:
                 "std": list(self.std), "interpolation": self.interpolation, "crop": "center"}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Preprocessing":
+    def from_json(cls, data: dict) -> Preprocessing:
         return cls(int(data["input_size"]), int(data["resize"]), tuple(data["mean"]), tuple(data["std"]),
                    data.get("interpolation", "bicubic"))
 

@@ -8,14 +8,15 @@ with a message; a damaged artefact the user supplied (their own fastText .bin) i
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from tagger.backbone_specs import BACKBONES, DEFAULT_BACKBONE
-from tagger.manifest import IntegrityError, load_verified, sha256_file, write_json_atomic
+from tagger.engine.backbone_specs import BACKBONES, DEFAULT_BACKBONE
+from tagger.engine.manifest import IntegrityError, load_verified, sha256_file, write_json_atomic
 from tagger.paths import models_dir
 from tagger.progress import ProgressFn
 
@@ -41,7 +42,7 @@ class WordSpaceRef:
 
 def default_word_space(progress: ProgressFn | None = None, notice: Notice | None = None) -> WordSpaceRef:
     """The GloVe-derived fastText space, built on first use and rebuilt if its file no longer matches its sha256."""
-    from tagger.wordspace_build import DEFAULT_WORD_SPACE_ID, build_glove_fasttext
+    from tagger.engine.wordspace_build import DEFAULT_WORD_SPACE_ID, build_glove_fasttext
 
     folder = models_dir() / "wordspaces" / DEFAULT_WORD_SPACE_ID
     path, meta = folder / WORD_SPACE_FILE, folder / WORD_SPACE_META
@@ -70,7 +71,7 @@ def user_word_space(path: Path) -> WordSpaceRef:
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise ModelError(f"word space {path} does not exist")
-    from tagger.wordspace import WordSpace, WordSpaceError
+    from tagger.engine.wordspace import WordSpace, WordSpaceError
 
     try:
         WordSpace.load(path)
@@ -118,9 +119,9 @@ def _word_space_is_the_problem(exc: IntegrityError, ws: WordSpaceRef) -> bool:
 def build_model(folder: Path, backbone: str, ws: WordSpaceRef, top_t: int,
                 progress: ProgressFn | None = None) -> dict[str, Any]:
     """Export into a fresh temp folder and swap it in, so a failed build never damages a working model."""
-    from tagger.export import write_model
-    from tagger.semantics import CLASS_VECTOR_RECIPE, imagenet_class_vectors
-    from tagger.wordspace import WordSpace
+    from tagger.engine.export import write_model
+    from tagger.engine.semantics import CLASS_VECTOR_RECIPE, imagenet_class_vectors
+    from tagger.engine.wordspace import WordSpace
 
     space = WordSpace.load(ws.path)
     class_vectors = imagenet_class_vectors(space)

@@ -9,15 +9,17 @@ vocabulary).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from tagger.imageio import IMAGE_SUFFIXES
-from tagger.scoring import TAG_DELTA, LabelSet, hits_at
-from tagger.semantics import is_imagenet_label
+from tagger.engine.imageio import IMAGE_SUFFIXES
+from tagger.engine.scoring import TAG_DELTA, LabelSet, hits_at
+from tagger.engine.semantics import is_imagenet_label
+from tagger.engine.vectors import unit
 
 KS = (1, 2, 5, 10, 20)
 
@@ -130,7 +132,7 @@ class Method:
 
 def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, seed: int = 0) -> dict[str, Any]:
     """Extract once, then score the default model and every baseline on the same outputs."""
-    from tagger.vocabulary import load_vocabulary
+    from tagger.engine.vocabulary import load_vocabulary
 
     paths = [dataset.root / f for f in dataset.files]
     out = engine.embed_files(paths, batch_size=batch_size, progress=progress)
@@ -148,11 +150,11 @@ def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, s
 
     top1 = out.top_classes[:, 0].astype(np.int64)
     rand = lambda texts: random_vectors(texts, dim, seed)  # noqa: E731
-    from tagger.wordnet import imagenet_classes
+    from tagger.engine.wordnet import imagenet_classes
 
     rand_classes = rand([c.label for c in imagenet_classes()])
     rand_emb = np.einsum("nt,ntd->nd", out.top_probs, rand_classes[out.top_classes.astype(np.int64)])
-    rand_emb /= np.linalg.norm(rand_emb, axis=1, keepdims=True) + 1e-12
+    rand_emb = unit(rand_emb)
 
     methods = [
         Method("tagger", "ConSE (T=%d) + WordNet affinity + CSLS hub correction (the default model)" % engine.top_t,
@@ -272,13 +274,21 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
     """Train a temporary head on ``train_files`` (only ``seen`` labels when a split is given) with the same trainer as
     ``tagger train``, evaluate on the data set's images with every label as a candidate, next to the seed recipes
     trained on the same features. Nothing is written anywhere. ``embedded``: the model's outputs for
-    ``train_files + dataset.files`` when the caller already has them (``tagger.vgse`` caches them for sweeps);
+    ``train_files + dataset.files`` when the caller already has them (``tagger.research.vgse`` caches them for sweeps);
     ``keep_scores``: also return the trained model's test scores (``test_scores``: scores, truth, trained), for
-    analyses that combine them with other scorers (``tagger.evaluate_vgse``)."""
-    from tagger import recipes
-    from tagger.training import (TrainConfig, TrainingSet, calibrate, combine, conse_mix, harmonic_mean,
-                                 labels_vocabulary_negatives, train_head)
-    from tagger.vocabulary import load_vocabulary
+    analyses that combine them with other scorers (``tagger.research.evaluate_vgse``)."""
+    from tagger.engine.head import conse_mix
+    from tagger.engine.vocabulary import load_vocabulary
+    from tagger.research import recipes
+    from tagger.training.trainer import (
+        TrainConfig,
+        TrainingSet,
+        calibrate,
+        combine,
+        harmonic_mean,
+        labels_vocabulary_negatives,
+        train_head,
+    )
 
     train_files = list(train_files)
     candidates, seen_labels = trained_labels(dataset, train_files, split)
@@ -294,7 +304,7 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
     is_train = ok < len(train_files)
     truth_all = np.array([cand_index[label_of(all_files[i])] for i in ok])
     conse = conse_mix(out.top_classes, out.top_probs, engine.class_vectors)
-    e0 = conse / (np.linalg.norm(conse, axis=1, keepdims=True) + 1e-12)
+    e0 = unit(conse)
     space = engine.word_space
     cand_vectors = space.text_vectors(candidates)
     zero = LabelSet.build(candidates, cand_vectors, engine.class_vectors)

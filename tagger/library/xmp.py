@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 X = "adobe:ns:meta/"
@@ -165,7 +165,7 @@ class XmpDocument:
     # ------------------------------------------------------------------ reading
 
     @classmethod
-    def parse(cls, data: bytes | str) -> "XmpDocument":
+    def parse(cls, data: bytes | str) -> XmpDocument:
         text = decode_packet(data) if isinstance(data, (bytes, bytearray)) else data
         if len(text) > MAX_PACKET_BYTES:
             raise XmpError("XMP packet too large")
@@ -187,7 +187,7 @@ class XmpDocument:
         return cls(text[:start], root, text[end:], builder.decls)
 
     @classmethod
-    def new(cls) -> "XmpDocument":
+    def new(cls) -> XmpDocument:
         doc = cls.parse(_NEW_PACKET)
         doc.fresh = True
         return doc

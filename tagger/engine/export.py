@@ -11,19 +11,20 @@ import io
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from tagger import __version__
-from tagger.backbone import BACKBONES, load_backbone, weights_path
-from tagger.imageio import Preprocessing
-from tagger.manifest import MANIFEST_FORMAT, MANIFEST_NAME, sha256_file, write_json_atomic
-from tagger.projection import ConSE, Projection, TaggerNet
-from tagger.training import RESIDUAL_HIDDEN
+from tagger.engine.backbone import BACKBONES, load_backbone, weights_path
+from tagger.engine.head import RESIDUAL_HIDDEN
+from tagger.engine.imageio import Preprocessing
+from tagger.engine.manifest import MANIFEST_FORMAT, MANIFEST_NAME, sha256_file, write_json_atomic
+from tagger.engine.projection import ConSE, Projection, TaggerNet
 
 ONNX_NAME = "model.onnx"
 OPSET = 18
@@ -91,7 +92,7 @@ def write_model(
     dim = int(np.asarray(class_vectors).shape[1])
     manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "tagger_version": __version__,
         "backbone": {
             "name": spec.name,

@@ -1,6 +1,6 @@
 """Trained model versions: one folder per version, the base graph with the trained head's weights swapped in.
 
-Every exported graph carries the same residual head (``tagger.projection``): in the base model its last layer is zero.
+Every exported graph carries the same residual head (``tagger.engine.projection``): in the base model its last layer is zero.
 A version is that graph with the trained weights put into its initializers (ONNX surgery, ~1 s, no re-export),
 plus ``head.npz`` (the same weights, to re-project stored features without decoding a photo again), the labels it
 was trained on, their word vectors and the calibration that mixes the trained and the zero-training experts. The
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from tagger.manifest import MANIFEST_FORMAT, IntegrityError, load_verified, sha256_file, write_json_atomic
-from tagger.training import Calibration, TrainedHead
+from tagger.engine.manifest import MANIFEST_FORMAT, IntegrityError, load_verified, sha256_file, write_json_atomic
+from tagger.training.trainer import Calibration, TrainedHead
 
 VERSION_KIND = "trained-version"
 HEAD_FILE = "head.npz"
@@ -69,7 +70,7 @@ class ModelVersion:
         return self.folder / ONNX_FILE
 
     @classmethod
-    def load(cls, folder: Path, number: int) -> "ModelVersion":
+    def load(cls, folder: Path, number: int) -> ModelVersion:
         try:
             manifest = load_verified(folder)
         except IntegrityError as exc:
@@ -90,7 +91,7 @@ class ModelVersion:
 
     def label_scores(self, trained: np.ndarray, zero: np.ndarray) -> np.ndarray:
         """(N, L) scores of the trained labels: lam * cosine with the trained embedding + (1 - lam) * the
-        zero-training score - gamma (see ``tagger.training.combine``)."""
+        zero-training score - gamma (see ``tagger.training.trainer.combine``)."""
         return self.lam * (np.asarray(trained, np.float32) @ self.label_vectors.T) + (1 - self.lam) * zero - self.gamma
 
 

@@ -2,7 +2,7 @@
 
 Everything that turns text into a vector (tags, search queries, the CNN's projection target) goes through
 ``WordSpace`` so that there is exactly one tokenisation and one normalisation in the app. Any fastText ``.bin`` works
-(Tagger's default 50-d space built by ``tagger.wordspace_build`` or e.g. ``cc.en.300.bin``): words outside the
+(Tagger's default 50-d space built by ``tagger.engine.wordspace_build`` or e.g. ``cc.en.300.bin``): words outside the
 vocabulary get a vector from their character n-grams, which fastText computes for us.
 
 fastText's loader trusts the file: a truncated or damaged ``.bin`` can make it allocate absurd amounts of memory or
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from tagger.engine.vectors import unit
 
 FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSIONS = (11, 12)  # 12 is what fastText 0.9.x writes; 11 files load the same way
@@ -232,7 +234,7 @@ class WordSpace:
             m = np.empty((len(words), self.dim), dtype=np.float32)
             for i, w in enumerate(words):
                 m[i] = self._model.get_word_vector(w)
-            self._vocab_unit = _unit_rows(m)
+            self._vocab_unit = unit(m)
         return self._vocab_unit
 
     def _candidates_unit(self, candidates: Sequence[str]) -> np.ndarray:
@@ -265,6 +267,3 @@ class WordSpace:
         return [(names[i], float(scores[i])) for i in top]
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return (m / np.where(norms > 0, norms, 1.0)).astype(np.float32)

@@ -24,10 +24,10 @@ import os
 import stat
 import struct
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
-from tagger.xmp import MAX_PACKET_BYTES, XmpDocument, XmpError, unique_keywords
+from tagger.library.xmp import MAX_PACKET_BYTES, XmpDocument, XmpError, unique_keywords
 
 SIDECAR_EXTENSIONS = (b".xmp", b".XMP", b".Xmp")
 NAMINGS = ("full", "stem")  # photo.jpg.xmp (digiKam, darktable) | photo.xmp (Lightroom)

@@ -11,12 +11,12 @@ threshold is set, automatic tags at or above it. Keywords read from files are st
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
-from tagger.catalog import Catalog
-from tagger.keywords import NAMINGS, write_keywords
+from tagger.library.catalog import Catalog
+from tagger.library.keywords import NAMINGS, write_keywords
 
 WRITE_KEY = "keywords.write"
 THRESHOLD_KEY = "keywords.auto_threshold"

@@ -11,17 +11,25 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from tagger.catalog import Catalog
+from tagger.engine.head import conse_mix
+from tagger.engine.vectors import unit
+from tagger.library.catalog import Catalog
 from tagger.progress import Cancelled, ProgressFn
-from tagger.training import (TrainConfig, TrainingSet, calibrate, conse_mix,
-                             labels_vocabulary_negatives, train_head)
-from tagger.versions import (TAGS_PER_PHOTO, ModelVersion, VersionError, label_lambdas, version_model_id,
-                             versions_dir, write_version)
+from tagger.training.trainer import TrainConfig, TrainingSet, calibrate, labels_vocabulary_negatives, train_head
+from tagger.training.versions import (
+    TAGS_PER_PHOTO,
+    ModelVersion,
+    VersionError,
+    label_lambdas,
+    versions_dir,
+    write_version,
+)
 
 MIN_PHOTOS_PER_LABEL = 2
 ANCHOR_PHOTOS = 4096  # unlabelled photos sampled to anchor the zero-shot embedding
@@ -132,7 +140,7 @@ def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig
     try:
         cleanup_abandoned(catalog)
         data, _, classes, probs, counts = training_set(catalog, engine)
-        e0 = data.conse / (np.linalg.norm(data.conse, axis=1, keepdims=True) + 1e-12)
+        e0 = unit(data.conse)
         zero = engine.label_set(data.label_texts).scores(e0, classes, probs)
         times["load"] = time.perf_counter() - t0
         if progress:
@@ -186,7 +194,7 @@ def reproject(catalog: Catalog, engine, version: ModelVersion, photo_ids=None, *
             raise Cancelled()
         conse = conse_mix(classes, probs, engine.class_vectors)
         e1 = version.project(feats, conse)
-        e0 = conse / (np.linalg.norm(conse, axis=1, keepdims=True) + 1e-12)
+        e0 = unit(conse)
         floors = catalog.lowest_auto_tag_weights(engine.model_id, ids.tolist())
         tags = label_tags(version, e1, labels.scores(e0, classes, probs),
                           np.array([floors.get(int(i), np.inf) for i in ids], np.float32))

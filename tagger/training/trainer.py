@@ -1,11 +1,11 @@
 """Teaching Tagger a user's labels: the DeViSE-style residual head, trained on stored backbone features.
 
-The model (``tagger.projection``) adds a linear residual on the backbone features to ConSE's word-space vector; it
+The model (``tagger.engine.projection``) adds a linear residual on the backbone features to ConSE's word-space vector; it
 starts at zero. Here that residual is trained with DeViSE's hinge rank loss (margin 0.1; negatives: the other labels
 and words sampled from the tag vocabulary), on features the catalog already holds, so nothing is decoded again.
 A stratified validation split picks the epoch (early stopping) and reports accuracy before and after.
 
-Training only moves what the labels need. Scoring (``tagger.scoring``) keeps the zero-training expert for every word
+Training only moves what the labels need. Scoring (``tagger.engine.scoring``) keeps the zero-training expert for every word
 that was not trained and mixes the trained head in only for the trained labels, with a calibration (lam, gamma)
 measured on the training images (``calibrate``), never on test data: this is what keeps zero-shot ability, where
 a head that replaces the embedding pulls everything onto the seen labels (GZSL collapse).
@@ -16,15 +16,16 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
+from tagger.engine import head
+from tagger.engine.head import RESIDUAL_HIDDEN
+from tagger.engine.vectors import unit
 from tagger.progress import Cancelled, ProgressFn
 
-RESIDUAL_HIDDEN = 512  # the hidden width of the residual head in every exported graph
-LEAKY_SLOPE = 0.2
 DEFAULT_LAM = 0.5  # trained and zero-training experts weigh the same for a trained label
 DEFAULT_GAMMA = 0.2  # used when there are too few labels to calibrate (measured on Caltech-101 seen labels)
 MIN_LABELS_TO_CALIBRATE = 4
@@ -94,21 +95,11 @@ class TrainedHead:
         return self.layers[0][0].shape[0] if len(self.layers) > 1 else 0
 
     def residual(self, features: np.ndarray) -> np.ndarray:
-        x = np.asarray(features, np.float32)
-        for i, (w, b) in enumerate(self.layers):
-            x = x @ w.T + b
-            if i < len(self.layers) - 1:
-                x = np.where(x > 0, x, LEAKY_SLOPE * x)
-        return x
+        return head.residual(self.layers, features)
 
-    def project(self, features: np.ndarray, conse: np.ndarray, chunk: int = 16384) -> np.ndarray:
-        """Unit embeddings of the trained model: normalize(conse + residual(f)), exactly what the exported ONNX gives."""
-        out = np.empty((len(features), self.layers[-1][0].shape[0]), np.float32)
-        for lo in range(0, len(features), chunk):
-            hi = min(lo + chunk, len(features))
-            e = np.asarray(conse[lo:hi], np.float32) + self.residual(features[lo:hi])
-            out[lo:hi] = e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
-        return out
+    def project(self, features: np.ndarray, conse: np.ndarray) -> np.ndarray:
+        """Unit embeddings of the trained model, exactly what the exported ONNX gives (``tagger.engine.head``)."""
+        return head.project(self.layers, features, conse)
 
 
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,7 +159,7 @@ def _train_head(data: TrainingSet, config: TrainConfig, progress: ProgressFn | N
     labels = torch.from_numpy(np.asarray(data.label_vectors, np.float32))
     negatives = torch.from_numpy(np.asarray(data.negative_vectors, np.float32))
     dim, fdim = labels.shape[1], xf.shape[1]
-    from tagger.projection import residual_head
+    from tagger.engine.projection import residual_head
 
     layer = residual_head(fdim, dim, config.hidden)
     last = layer if config.hidden <= 0 else layer[-1]
@@ -202,7 +193,7 @@ def _train_head(data: TrainingSet, config: TrainConfig, progress: ProgressFn | N
         anchors = (af, ac, torch.nn.functional.normalize(ac, dim=-1), a_order[n_val_a:], a_order[:n_val_a],
                    reliable)
 
-    def anchor_loss(rows, emb, yb) -> "torch.Tensor":
+    def anchor_loss(rows, emb, yb) -> torch.Tensor:
         """Unlabelled photos stay where the zero-training model put them (drift), and rank below the labelled
         photos for their labels (photo-side hinge: an unlabelled photo is most likely not "zorblax")."""
         af, ac, a0, _, _, reliable = anchors
@@ -271,9 +262,6 @@ def reliable_negatives(features: np.ndarray, y: np.ndarray, anchor_features: np.
     labelled. An anchor that is closer (cosine, standardised backbone features) to a label's centroid than 90% of
     that label's own photos is probably one of them, so it is neither pushed away from the label nor held in place;
     the rest are reliable negatives (the two-step PU heuristic)."""
-    def unit(x):
-        return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
-
     f, a = unit(features), unit(anchor_features)
     out = np.ones((len(anchor_features), n_labels), bool)
     for label in range(n_labels):
@@ -334,7 +322,7 @@ def _sample(vectors, k: int, rng: np.random.Generator):
 
 @dataclass
 class Calibration:
-    """How the trained expert joins the zero-training one for trained labels (see ``tagger.scoring.Experts``)."""
+    """How the trained expert joins the zero-training one for trained labels (see ``tagger.engine.scoring.Experts``)."""
 
     lam: float = DEFAULT_LAM
     gamma: float = DEFAULT_GAMMA
@@ -422,12 +410,6 @@ def harmonic_mean(pred: np.ndarray, truth: np.ndarray, is_seen: np.ndarray) -> f
     s = float((pred[is_seen] == truth[is_seen]).mean()) if is_seen.any() else 0.0
     u = float((pred[~is_seen] == truth[~is_seen]).mean()) if (~is_seen).any() else 0.0
     return 2 * s * u / (s + u) if s + u > 0 else 0.0
-
-
-def conse_mix(top_classes: np.ndarray, top_probs: np.ndarray, class_vectors: np.ndarray) -> np.ndarray:
-    """ConSE's unnormalised mix from stored top-T classes: what the ONNX graph computes before the residual."""
-    return np.einsum("nt,ntd->nd", np.asarray(top_probs, np.float32),
-                     class_vectors[np.asarray(top_classes, np.int64)]).astype(np.float32)
 
 
 def labels_vocabulary_negatives(vocab_vectors: np.ndarray, label_vectors: np.ndarray, max_cos: float = 0.9,

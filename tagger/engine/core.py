@@ -10,19 +10,21 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from tagger.imageio import Preprocessing, iter_batches
-from tagger.manifest import artefact_path
-from tagger.model_store import CLASS_VECTORS_NAME, DEFAULT_TOP_T, ensure_model
+from tagger.engine.head import untrained_embedding
+from tagger.engine.imageio import Preprocessing, iter_batches
+from tagger.engine.manifest import artefact_path
+from tagger.engine.model_store import CLASS_VECTORS_NAME, DEFAULT_TOP_T, ensure_model
+from tagger.engine.runtime import ModelRuntime
+from tagger.engine.scoring import TAG_DELTA, WORDNET_DELTA, LabelSet, top_classes
 from tagger.progress import ProgressFn
-from tagger.runtime import ModelRuntime
-from tagger.scoring import TAG_DELTA, WORDNET_DELTA, LabelSet, top_classes
 
 TAG_INDEX_NAME = "tag_index.npz"
 
@@ -73,7 +75,7 @@ class Engine:
         self.prep = Preprocessing.from_json(manifest["preprocessing"])
         self.top_t = int(manifest["projection"]["top_t"])
         self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
-        self.version = None  # the active trained version (tagger.versions.ModelVersion), None: untrained
+        self.version = None  # the active trained version (tagger.training.versions.ModelVersion), None: untrained
 
     @cached_property
     def runtime(self) -> ModelRuntime:
@@ -81,7 +83,7 @@ class Engine:
         path = self.version.onnx_path if self.version else self.folder / self.manifest["onnx"]["file"]
         return ModelRuntime.open(path, threads=self.threads)
 
-    def twin(self) -> "Engine":
+    def twin(self) -> Engine:
         """An engine for a background job that switches versions (training, rollback) while this one keeps serving
         the active version: the word space, tag index and class vectors are shared, the ONNX session is not."""
         import copy
@@ -102,20 +104,17 @@ class Engine:
     def untrained_embeddings(self, top_classes: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
         """ConSE's unit embedding from the top-T classes: exactly what the untrained graph outputs (its residual is
         zero), so a trained graph's run still yields the zero-training vectors."""
-        from tagger.training import conse_mix
-
-        e = conse_mix(top_classes, top_probs, self.class_vectors)
-        return e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
+        return untrained_embedding(top_classes, top_probs, self.class_vectors)
 
     @cached_property
     def word_space(self):
-        from tagger.wordspace import WordSpace
+        from tagger.engine.wordspace import WordSpace
 
         return WordSpace.load(artefact_path(self.folder, self.manifest["word_space"]["path"]).resolve())
 
     @classmethod
     def load(cls, backbone: str = "lite0", word_space: Path | None = None, *, top_t: int = DEFAULT_TOP_T,
-             progress: ProgressFn | None = None, notice=None, threads: int | None = None) -> "Engine":
+             progress: ProgressFn | None = None, notice=None, threads: int | None = None) -> Engine:
         folder, manifest = ensure_model(backbone, word_space, top_t=top_t, progress=progress, notice=notice)
         return cls(folder, manifest, threads=threads)
 
@@ -127,7 +126,7 @@ class Engine:
     def word_space_id(self) -> str:
         return self.manifest["word_space"]["id"]
 
-    def infer(self, pixels: np.ndarray) -> "Inference":
+    def infer(self, pixels: np.ndarray) -> Inference:
         """One model call on a batch of network inputs."""
         out = self.runtime.run(pixels)
         idx, p = top_classes(out["logits"], self.top_t)
@@ -176,12 +175,12 @@ class Engine:
     @cached_property
     def tag_set(self) -> LabelSet:
         """The tag vocabulary, ready to score (the vocabulary every tag cloud draws from), with the tag-cloud
-        specificity setting (:data:`tagger.scoring.TAG_DELTA`).
+        specificity setting (:data:`tagger.engine.scoring.TAG_DELTA`).
 
         Scoring 23k words needs each word's vector and WordNet affinity (~10 s to compute), so the result is cached
         next to the model, keyed by the vocabulary's and the model's content.
         """
-        from tagger.vocabulary import load_vocabulary
+        from tagger.engine.vocabulary import load_vocabulary
 
         vocab = load_vocabulary()
         key = hashlib.sha256(("\n".join(vocab) + "|" + json.dumps(self.manifest["artefacts"], sort_keys=True)

@@ -20,16 +20,16 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from tagger.catalog import Catalog, KnownFile, PhotoRecord, Root
-from tagger.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, sniff
-from tagger.keywords import is_sidecar_name, metadata_bytes, read_keywords, sidecar_names, sidecar_signature
+from tagger.engine.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, sniff
+from tagger.library.catalog import Catalog, KnownFile, PhotoRecord, Root
+from tagger.library.keywords import is_sidecar_name, metadata_bytes, read_keywords, sidecar_names, sidecar_signature
 from tagger.progress import Cancelled, ProgressFn
 
 AUTO_TAGS_PER_PHOTO = 32
@@ -400,7 +400,7 @@ class Indexer:
         version = self.engine.version
         if version is None or out.trained is None:
             return None
-        from tagger.retrain import label_tags
+        from tagger.training.retrain import label_tags
 
         if self._labels is None or self._labels[0] is not version:
             self._labels = (version, self.engine.label_set(version.labels))
