@@ -105,10 +105,10 @@ def foreign_load(seconds: float = 1.0) -> float | None:
 
 
 def wait_for_quiet(max_wait: float, threshold: float = 0.3, log=None) -> float | None:
-    """Wait (at most ``max_wait`` s) until other processes use less than ``threshold`` cores; returns the last load seen.
+    """Wait (at most ``max_wait`` s) until other processes use less than ``threshold`` cores.
 
-    The machine is shared: a test suite started by someone else halves our throughput. Waiting a little before each
-    timed run, and recording the foreign load during it, keeps the figures comparable."""
+    Returns the last load seen. The machine is shared: a test suite started by someone else halves our throughput.
+    Waiting a little before each timed run, and recording the foreign load during it, keeps the figures comparable."""
     start = time.perf_counter()
     load = foreign_load(0.5)
     warned = False

@@ -1,4 +1,5 @@
-"""Choose the backbone by measurement: accuracy on Caltech-101 test and ONNX Runtime throughput, both backbones, one run.
+"""Choose the backbone by measurement: accuracy on Caltech-101 test and ONNX Runtime throughput, both backbones,
+one run.
 
     python bench/backbones.py [--caltech ../shared/data/caltech101] [--json]
 
@@ -19,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.research.evaluate import evaluate, read_dataset  # noqa: E402
+from tagger.engine.core import Engine
+from tagger.research.evaluate import evaluate, read_dataset
 
 
 def network_throughput(engine: Engine, batch: int = 32, seconds: float = 8.0) -> float:
@@ -50,12 +51,13 @@ def main() -> int:
                       "end_to_end_images_per_second": r["images_per_second"], "provider": engine.runtime.provider,
                       "input_size": engine.prep.input_size}
     base = rows["lite0"]
-    for name, row in rows.items():
+    for row in rows.values():
         row["network_speed_vs_lite0"] = row["network_images_per_second"] / base["network_images_per_second"]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"{'backbone':<8}{'hit@1':>8}{'hit@5':>8}{'sim@3':>8}{'conse@1':>9}{'net img/s':>11}{'e2e img/s':>11}{'speed':>8}")
+        print(f"{'backbone':<8}{'hit@1':>8}{'hit@5':>8}{'sim@3':>8}{'conse@1':>9}"
+              f"{'net img/s':>11}{'e2e img/s':>11}{'speed':>8}")
         for name, r in rows.items():
             print(f"{name:<8}{r['hit@1']:>8.3f}{r['hit@5']:>8.3f}{r['similarity@3']:>8.3f}{r['conse_hit@1']:>9.3f}"
                   f"{r['network_images_per_second']:>11.1f}{r['end_to_end_images_per_second']:>11.1f}"

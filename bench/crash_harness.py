@@ -49,7 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.shared import CALTECH, PHOTO_FOLDER  # noqa: E402
+from tests.shared import CALTECH, PHOTO_FOLDER
 
 SIDECAR = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -354,7 +354,7 @@ def _train_cmd(db: Path, fast: bool) -> list[str]:
 def _run_train(db: Path, fast: bool, kill_after: float | None, at_export: float | None) -> tuple[bool, float, int]:
     """One training run. ``kill_after``: SIGKILL after that many seconds; ``at_export``: SIGKILL that many seconds
     after the new version's folder appears (the export, re-projection and switch all follow within ~1 s)."""
-    from tagger.training.versions import versions_dir
+    from tagger.engine.version import versions_dir
 
     vdir = versions_dir(db)
     before = set(os.listdir(vdir)) if vdir.is_dir() else set()

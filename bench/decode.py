@@ -35,8 +35,8 @@ from PIL import Image, features
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine import imageio  # noqa: E402
-from tagger.engine.imageio import Preprocessing, decode_photo, to_network_input  # noqa: E402
+from tagger.engine import imageio
+from tagger.engine.imageio import Preprocessing, decode_photo, to_network_input
 
 DEFAULT_PHOTO = "Leopards/image_0001.jpg"
 

@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.shared import PHOTO_FOLDER  # noqa: E402
+from tests.shared import PHOTO_FOLDER
 
 MUTATIONS = ("bitflip", "bytes", "truncate", "header_swap", "header_field", "zero_run", "duplicate")
 SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".bmp"}
@@ -287,15 +287,16 @@ def main() -> int:
         print(json.dumps(out, indent=2))
     else:
         print(f"{out['files']} fuzzed files: {out['indexed']} indexed, {out['failed']} failed with a reason, "
-              f"{out['crashes']} crashes, {out['hangs']} hangs (limit {args.limit:g} s); slowest {out['max_seconds']} s, "
-              f"p99 {out['p99_seconds']} s")
+              f"{out['crashes']} crashes, {out['hangs']} hangs (limit {args.limit:g} s); "
+              f"slowest {out['max_seconds']} s, p99 {out['p99_seconds']} s")
         for kind, counts in out["by_mutation"].items():
             print(f"  {kind:<13} {counts}")
         print("  reasons: " + "; ".join(f"{k} ({v})" for k, v in out["failure_reasons"].items()))
         if indexed is not None:
             i = out["indexer"]
             print(f"indexer: {i['scanned']} found, {i['indexed']} indexed, {i['failed']} failed in {i['seconds']} s; "
-                  f"every file recorded: {i['every_file_recorded']}; disagreements: {len(i['disagreements_with_worker'])}")
+                  f"every file recorded: {i['every_file_recorded']}; "
+                  f"disagreements: {len(i['disagreements_with_worker'])}")
         print(f"{'OK' if ok else 'FAILED'} in {out['seconds']} s (seed {args.seed})")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

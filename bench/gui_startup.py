@@ -113,7 +113,7 @@ def cold_start(db: Path, runs: int = 3) -> dict:
     ini = str(OUT / "bench-settings.ini")
     tagger = [run(TAGGER_BODY.format(db=str(db), ini=ini)) for _ in range(runs)]
     floor = [run(FLOOR_BODY) for _ in range(runs)]
-    med = lambda xs: sorted(x["seconds"] for x in xs)[len(xs) // 2]  # noqa: E731
+    med = lambda xs: sorted(x["seconds"] for x in xs)[len(xs) // 2]
     return {"tagger_seconds_median": med(tagger), "tagger_runs": [x["seconds"] for x in tagger],
             "rows_shown": tagger[0]["rows"], "qt_floor_seconds_median": med(floor),
             "ratio_to_floor": med(tagger) / med(floor)}
@@ -127,7 +127,7 @@ def scroll(db: Path, steps: int = 200) -> dict:
     from tagger.gui.grid import PhotoGridModel
     from tagger.gui.main_window import MainWindow
 
-    _app = QApplication.instance() or QApplication([])  # noqa: F841 - must exist while the window lives
+    _app = QApplication.instance() or QApplication([])
     win = MainWindow(db, QSettings(str(OUT / "bench-settings.ini"), QSettings.Format.IniFormat), start_engine=False)
     win.resize(1400, 900)
     win.show()

@@ -10,10 +10,10 @@ naive pipeline measured in the same run.
 2. Per-photo cost breakdown, pinned to ONE core: read+hash, ``decode_photo`` (draft decode, EXIF, network input, JPEG
    thumbnail), the model per image at batch 32 (ORT 1 thread on one core; 2 threads unpinned), the tag cloud
    (``tag_set.top``), thumbnail file write and catalog write. The sum gives the theoretical limit on all cores.
-3. Tagger: ``Indexer(Catalog.open(tmp/catalog.db), engine, batch_size=b, workers=w).index([folder])`` on a fresh catalog,
-   wall time after the engine is loaded (load and warm-up reported separately), over a grid of decode workers, batch
-   sizes and ORT intra-op threads (0 = the default, ``Engine.load(threads=None)``); then the defaults and the best grid
-   settings again, interleaved, ``--repeat`` times (medians). One engine per thread setting; the runs with ORT
+3. Tagger: ``Indexer(Catalog.open(tmp/catalog.db), engine, batch_size=b, workers=w).index([folder])`` on a fresh
+   catalog, wall time after the engine is loaded (load and warm-up reported separately), over a grid of decode workers,
+   batch sizes and ORT intra-op threads (0 = the default, ``Engine.load(threads=None)``); then the defaults and the best
+   grid settings again, interleaved, ``--repeat`` times (medians). One engine per thread setting; the runs with ORT
    spinning off use the same model file in a session built with ``session.intra_op.allow_spinning = 0`` (an experiment
    for a proposed runtime change, not something Tagger does today).
 4. Naive baseline on the first ``--naive-n`` photos, sequential: read, sha256, full PIL decode (no draft),
@@ -46,15 +46,14 @@ from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from _benchutil import CPUS, cpu_sample, cpu_usage, machine, wait_for_quiet  # noqa: E402
-from _phone_photos import ensure_photos  # noqa: E402
-
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.engine.imageio import decode_photo  # noqa: E402
-from tagger.library.catalog import Catalog, PhotoRecord  # noqa: E402
-from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer, content_hash  # noqa: E402
+from bench._benchutil import CPUS, cpu_sample, cpu_usage, machine, wait_for_quiet
+from bench._phone_photos import ensure_photos
+from tagger.engine.core import Engine
+from tagger.engine.imageio import decode_photo
+from tagger.fileio import content_hash
+from tagger.library.catalog import Catalog, PhotoRecord
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer
 
 DEFAULT_BATCH = 32  # Indexer's defaults, restated so the report can name them
 DEFAULT_WORKERS = 2 * (os.cpu_count() or 2)
@@ -179,7 +178,7 @@ def breakdown(engines: Engines, photos: list[Path], n: int = 32, repeat: int = 3
         start = time.perf_counter()
         e2.infer(pixels)
         times2.append(time.perf_counter() - start)
-    ms = lambda t: round(t / n * 1000.0, 3)  # noqa: E731
+    ms = lambda t: round(t / n * 1000.0, 3)
     stages = {
         "read_and_hash": ms(t_read),
         "decode_photo": ms(t_decode),
@@ -235,7 +234,8 @@ def _run_tagger_once(engines: Engines, folder: Path, n: int, workers: int, batch
         raise RuntimeError(f"indexed {stats.indexed} of {n} photos ({stats.failed} failed)")
     wall = usage["wall_s"]
     return {"workers": workers, "batch": batch, "ort_threads": label_threads(threads, spinning),
-            "images_per_s": round(n / wall, 2), "seconds": wall, "images_per_cpu_s": round(n / (wall * usage["own_cores"]), 2),
+            "images_per_s": round(n / wall, 2), "seconds": wall,
+            "images_per_cpu_s": round(n / (wall * usage["own_cores"]), 2),
             "own_cores": usage["own_cores"], "foreign_cores": usage.get("foreign_cores"),
             "foreign_cores_before": foreign_before}
 
@@ -365,14 +365,14 @@ def main() -> int:
             f"{row['images_per_s']:.1f} images/s (own {row['own_cores']}, foreign {row['foreign_cores']} cores)")
 
     # confirmation: the defaults and the best grid settings, interleaved, --repeat times
-    key = lambda r: (r["workers"], r["batch"], r["ort_threads"])  # noqa: E731
+    key = lambda r: (r["workers"], r["batch"], r["ort_threads"])
     ranked = sorted(grid, key=lambda r: -r["images_per_s"])
     finalists = [default_key]
     for r in ranked:
         if key(r) not in finalists and len(finalists) < args.confirm_top + 1:
             finalists.append(key(r))
     confirm: dict[tuple, list[dict]] = {k: [] for k in finalists}
-    parse = lambda label: (int(label.split("/")[0]) if label.split("/")[0] != "default" else 0,  # noqa: E731
+    parse = lambda label: (int(label.split("/")[0]) if label.split("/")[0] != "default" else 0,
                            not label.endswith("/nospin"))
     for rep in range(args.repeat):
         for k in finalists:

@@ -16,12 +16,12 @@ For each size N:
    arrays (write time reported; its ``Catalog.embedding_table`` load, the cold-start cost of a search in a new
    process, is timed and checked to equal the arrays); for 1M only the ``photos`` rows (raw INSERTs: a 1M-row
    write_batch catalog would take ~4 min and ~7 GB), vectors injected.
-3. The table injected into ``tagger.library.search.Library`` (``_table``, ``_evidence``, ``_version`` set as ``table()`` sets
-   them), then ~30 realistic queries (ImageNet nouns, generic words, a zero-shot word, multi-word, typos), each timed
-   ``--repeat`` times, interleaved: ``scores()``, top-20 (argpartition + sort as ``Library._top``, no paths),
+3. The table injected into ``tagger.library.search.Library`` (``_table``, ``_evidence``, ``_version`` set as ``table()``
+   sets them), then ~30 realistic queries (ImageNet nouns, generic words, a zero-shot word, multi-word, typos), each
+   timed ``--repeat`` times, interleaved: ``scores()``, top-20 (argpartition + sort as ``Library._top``, no paths),
    ``search(q, 20)`` (paths included) and the catalog data-version check alone. Same run, same matrix: the baseline,
-   bare numpy brute force (``vectors @ q`` + argpartition + sort of the top 20, query vector given), and
-   ``search()`` through a Library whose version check uses ``PRAGMA data_version`` (a proposed fix, bench-local).
+   bare numpy brute force (``vectors @ q`` + argpartition + sort of the top 20, query vector given), and ``search()``
+   through a Library whose version check uses ``PRAGMA data_version`` (a proposed fix, bench-local).
 The first query of a process (WordNet and word-space warm-up) is reported separately.
 Prints a table, or with --json one JSON object.
 """
@@ -42,14 +42,20 @@ from scipy import sparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from _benchutil import machine, malloc_trim, peak_rss_bytes, reset_peak_rss, rss_bytes, summary_ms, wait_for_quiet  # noqa: E402
-
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.library.catalog import Catalog, EmbeddingTable, PhotoRecord  # noqa: E402
-from tagger.library.indexer import AUTO_TAGS_PER_PHOTO  # noqa: E402
-from tagger.library.search import Library  # noqa: E402
+from bench._benchutil import (
+    machine,
+    malloc_trim,
+    peak_rss_bytes,
+    reset_peak_rss,
+    rss_bytes,
+    summary_ms,
+    wait_for_quiet,
+)
+from tagger.engine.core import Engine
+from tagger.library.catalog import Catalog, EmbeddingTable, PhotoRecord
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO
+from tagger.library.search import Library
 
 QUERIES = [
     # ImageNet-ish nouns
@@ -347,7 +353,8 @@ def cold_start(db: Path, engine: Engine, table: EmbeddingTable, repeat: int) -> 
         loads.append((b - a, c - b))
         catalog.close()
     same = (np.array_equal(loaded.ids, table.ids) and np.array_equal(loaded.vectors, table.vectors)
-            and np.array_equal(loaded.top_classes, table.top_classes) and np.allclose(loaded.top_probs, table.top_probs))
+            and np.array_equal(loaded.top_classes, table.top_classes)
+            and np.allclose(loaded.top_probs, table.top_probs))
     if not same:
         raise RuntimeError("the catalog's embedding table differs from the synthetic arrays")
     return {"embedding_table_s": round(statistics.median(x[0] for x in loads), 3),
@@ -374,12 +381,13 @@ def main() -> int:
     args.first_query = True
     results = []
     with tempfile.TemporaryDirectory(prefix="tagger-query-") as tmp:
-        for i, n in enumerate(args.sizes):
+        for n in args.sizes:
             results.append(measure_size(n, engine, Path(tmp), args, args.seed))
             args.first_query = False  # only the first size sees a cold process
             r = results[-1]
             log(f"N={n}: search median {r['latency']['search']['median_ms']:.2f} ms, scores+top-k "
-                f"{r['latency']['scores_plus_top_k']['median_ms']:.2f} ms, numpy {r['latency']['baseline_numpy']['median_ms']:.2f} ms")
+                f"{r['latency']['scores_plus_top_k']['median_ms']:.2f} ms, "
+                f"numpy {r['latency']['baseline_numpy']['median_ms']:.2f} ms")
     targets = {}
     for r in results:
         if r["n"] == 100_000:
@@ -416,7 +424,8 @@ def print_report(out: dict) -> None:
             print(f"  {k:<22}{v['median_ms']:>9.2f}{v['p90_ms']:>9.2f}{v['max_ms']:>9.2f}")
         ra = r["ratios"]
         print(f"  search / numpy = {ra['search_vs_baseline']}x; scores+top-k / numpy = "
-              f"{ra['scores_plus_top_k_vs_baseline']}x; with O(1) version check: {ra['search_fast_version_vs_baseline']}x; "
+              f"{ra['scores_plus_top_k_vs_baseline']}x; "
+              f"with O(1) version check: {ra['search_fast_version_vs_baseline']}x; "
               f"version check = {ra['data_version_share_of_search']:.0%} of search")
         for key, name in (("per_query_median_search_ms", "search"),
                           ("per_query_median_search_fast_version_ms", "with O(1) version check")):

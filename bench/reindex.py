@@ -11,9 +11,10 @@ Target (issue): re-running `index` on an unchanged 10k-photo library <= 3 s.
    size and mtime_ns, status 'indexed', a random unit embedding (the engine's word-space dim), random features (1,280),
    top-T classes/probabilities (T = engine.top_t) and 32 automatic tags, written with ``Catalog.write_batch`` under
    the engine's model id and backbone, so the indexer sees every file as already indexed (write time reported).
-3. Timed, ``--runs`` times each, interleaved (medians): the bare walk ``tagger.library.indexer.scan`` alone, ``os.walk`` + stat
-   of every file, the catalog query ``Catalog.known_files``, and ``Indexer(catalog, engine).index([root])`` (must find
-   every file unchanged and decode none). The ratio indexer / scan is the overhead of the catalog comparison.
+3. Timed, ``--runs`` times each, interleaved (medians): the bare walk ``tagger.library.indexer.scan`` alone,
+   ``os.walk`` + stat of every file, the catalog query ``Catalog.known_files``, and
+   ``Indexer(catalog, engine).index([root])`` (must find every file unchanged and decode none). The ratio
+   indexer / scan is the overhead of the catalog comparison.
 4. The command a user runs, ``python -m tagger index --db CATALOG ROOT --json`` in a fresh process, ``--cli-runs``
    times: interpreter start, imports and ``Engine.load`` included (reported split where measurable).
 Prints a table, or with --json one JSON object.
@@ -38,13 +39,11 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from _benchutil import cpu_sample, cpu_usage, machine, summary_ms, wait_for_quiet  # noqa: E402
-
-from tagger.engine.imageio import decode_photo  # noqa: E402
-from tagger.library.catalog import Catalog, PhotoRecord  # noqa: E402
-from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer, scan  # noqa: E402
+from bench._benchutil import cpu_sample, cpu_usage, machine, summary_ms, wait_for_quiet
+from tagger.engine.imageio import decode_photo
+from tagger.library.catalog import Catalog, PhotoRecord
+from tagger.library.indexer import AUTO_TAGS_PER_PHOTO, Indexer, scan
 
 RECIPE = "v2 16 templates, COM segment id, 100 per folder, g/f nesting"
 PER_FOLDER = 100
@@ -61,7 +60,7 @@ def templates(k: int = 16, seed: int = 0) -> list[bytes]:
     """Small JPEGs of 5-20 KB: smooth colour gradients plus noise, sizes 192x144..320x240, quality 80-90."""
     rng = np.random.default_rng(seed)
     out = []
-    for i in range(k):
+    for _ in range(k):
         w = int(rng.integers(192, 321)) // 8 * 8
         h = w * 3 // 4
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -299,13 +298,15 @@ def print_report(r: dict) -> None:
         print(f"  {k:<14}{t['median_ms']:>9.1f} ms  (p90 {t['p90_ms']:.1f}, max {t['max_ms']:.1f})  "
               f"{r['files_per_s'][k]:>9} files/s")
     ra = r["ratios"]
-    print(f"indexer / scan = {ra['indexer_vs_scan']:.2f}x, indexer / os.walk+stat = {ra['indexer_vs_os_walk_stat']:.2f}x, "
+    print(f"indexer / scan = {ra['indexer_vs_scan']:.2f}x, "
+          f"indexer / os.walk+stat = {ra['indexer_vs_os_walk_stat']:.2f}x, "
           f"known_files = {ra['known_files_share_of_indexer']:.0%} of the indexer call")
     print(f"indexer check: {r['indexer_check']}")
     c = r["cli"]
     if c["runs"]:
         print(f"`python -m tagger index` in a fresh process: {c['median_wall_s']:.2f} s wall (index itself "
-              f"{c['median_index_s']:.2f} s; imports {c['median_imports_s']:.2f} s, Engine.load {c['median_engine_load_s']:.2f} s)")
+              f"{c['median_index_s']:.2f} s; imports {c['median_imports_s']:.2f} s, "
+              f"Engine.load {c['median_engine_load_s']:.2f} s)")
     print(f"target <= 3 s: {r['target_3s']}")
 
 

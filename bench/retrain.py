@@ -10,8 +10,8 @@ this CPU.
    (``--fresh`` rebuilds; the first build costs ~1.5 min of indexing).
 2. Padding to ``--photos``: synthetic photos whose stored features, top classes and automatic tags are copies of
    real photos (in SQL, no model run), so re-projection works on 100k real-looking rows.
-3. Timed: ``tagger.training.retrain.train_version`` end to end (load features, calibrate, train with early stopping, write
-   the version, re-project every photo, activate), its stages reported separately.
+3. Timed: ``tagger.training.retrain.train_version`` end to end (load features, calibrate, train with early stopping,
+   write the version, re-project every photo, activate), its stages reported separately.
 4. Baseline in the same run: what the re-projection would cost by re-indexing (decode + model) instead of from
    stored features, measured on 200 of the library's photos and scaled to ``--photos``.
 Prints a table, or with --json one JSON object.
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._benchutil import cpu_sample, cpu_usage  # noqa: E402
+from bench._benchutil import cpu_sample, cpu_usage
 
 CALTECH = ROOT.parent / "shared" / "data" / "caltech101"
 OUT = ROOT / "bench" / "out" / "retrain"

@@ -23,10 +23,10 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.engine.imageio import open_upright  # noqa: E402
-from tagger.research.evaluate import read_dataset, read_list, read_split  # noqa: E402
-from tagger.research.vgse import ClusterConfig, PatchGrid, default_cache_dir, patch_features, train_clusterer  # noqa: E402
+from tagger.engine.core import Engine
+from tagger.engine.imageio import open_upright
+from tagger.research.evaluate import read_dataset, read_list, read_split
+from tagger.research.vgse import ClusterConfig, PatchGrid, default_cache_dir, patch_features, train_clusterer
 
 THUMB = 96
 LABEL_H = 14
@@ -67,7 +67,7 @@ def main() -> int:
     grid = PatchGrid.parse(args.patches)
     dataset = read_dataset(root, root / "labels.tsv", root / "test.txt")
     split = read_split(root / "zsl_split.tsv")
-    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
+    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]
     seen = sorted(c for c, s in split.items() if s == "seen")
     seen_files = [f for f in read_list(root / "train.txt") if split[label_of(f)] == "seen"]
     unseen_files, count = [], {}

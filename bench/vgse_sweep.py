@@ -6,7 +6,7 @@
 
 Caltech-101 "retraining" protocol (train.txt photos of the 49 seen labels; test.txt photos; 48 unseen labels): ZSL
 unseen hit@1 (candidates = unseen labels) and calibrated GZSL seen/unseen hit@1 and H (candidates = all labels),
-for every (patch layout, Dv). Whole-photo and patch features are cached next to the model, so only the first run
+for every (patch layout, Dv). Whole-photo and patch features are cached (tagger.research.cache), so only the first run
 pays for the model (~70 patches/s on 2 cores: 1+9 over 3,577 photos is ~9 min). The 'calH' column is the pseudo-GZSL
 H on training photos that chose gamma: the figure a setting may be picked by without looking at test photos.
 Prints a table and writes the full JSON.
@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.research.evaluate import read_dataset, read_list, read_split  # noqa: E402
-from tagger.research.evaluate_vgse import CompatConfig, evaluate_embeddings, rows  # noqa: E402
-from tagger.research.vgse import ClusterConfig  # noqa: E402
+from tagger.engine.core import Engine
+from tagger.research.evaluate import read_dataset, read_list, read_split
+from tagger.research.evaluate_vgse import CompatConfig, evaluate_embeddings, rows
+from tagger.research.vgse import ClusterConfig
 
 
 def table(result: dict) -> str:

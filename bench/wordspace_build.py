@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tagger.engine.wordspace_build import (  # noqa: E402
+from tagger.engine.wordspace_build import (
     DEFAULT_N_WORDS,
     build_glove_fasttext,
     heldout_ranks,

@@ -20,12 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tagger.engine.core import Engine  # noqa: E402
-from tagger.engine.imageio import load_for_network  # noqa: E402
-from tagger.engine.scoring import LabelSet, top_classes  # noqa: E402
-from tagger.engine.semantics import is_imagenet_label  # noqa: E402
-from tagger.engine.wordnet import imagenet_classes  # noqa: E402
-from tagger.research.evaluate import metrics, read_dataset  # noqa: E402
+from tagger.engine.core import Engine
+from tagger.engine.imageio import load_for_network
+from tagger.engine.scoring import LabelSet, top_classes
+from tagger.engine.semantics import is_imagenet_label
+from tagger.engine.wordnet import imagenet_classes
+from tagger.research.evaluate import metrics, read_dataset
 
 
 def conse(logits: np.ndarray, class_vectors: np.ndarray, t: int, temperature: float = 1.0):
@@ -87,12 +87,14 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{len(truth)} Caltech-101 test images, backbone {args.backbone}; ONNX vs numpy ConSE max |diff| {parity:.2e}")
+        print(f"{len(truth)} Caltech-101 test images, backbone {args.backbone}; "
+              f"ONNX vs numpy ConSE max |diff| {parity:.2e}")
         print(f"{'variant':<48}" + "".join(f"{k:>8}" for k in ("hit@1", "hit@2", "hit@5", "hit@10", "hit@20")))
         base = rows[0][1]
         for name, r in rows:
             delta = r["hit@1"] - base["hit@1"]
-            print(f"{name:<48}" + "".join(f"{v:>8.3f}" for v in r.values()) + (f"  ({delta:+.3f})" if name != rows[0][0] else ""))
+            print(f"{name:<48}" + "".join(f"{v:>8.3f}" for v in r.values())
+                  + (f"  ({delta:+.3f})" if name != rows[0][0] else ""))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Progress reporting shared by the CLI (tqdm bars with ETA) and, later, the GUI (signals).
+"""Progress reporting shared by the CLI (tqdm bars with ETA) and the GUI (Qt signals, ``tagger.gui.services``).
 
 Core code takes a plain ``progress(stage, done, total)`` callable so it never depends on how progress is shown; it may
 raise :class:`Cancelled` from the callback to stop work cleanly.
@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Protocol
 
 
 class Cancelled(Exception):
     """Raised (usually from a progress callback) to stop a long job; the job leaves no partial state behind."""
 
 
-class Progress(Protocol):
-    def __call__(self, stage: str, done: int, total: int) -> None: ...
-
-
 ProgressFn = Callable[[str, int, int], None]
-
-
-def silent(stage: str, done: int, total: int) -> None:
-    return None
 
 
 class TqdmProgress:

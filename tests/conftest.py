@@ -1,4 +1,6 @@
-"""Shared fixtures. Built models go to a per-session temporary folder (TAGGER_MODELS), never into the checkout."""
+"""Fixtures shared across the test folders (unit/<layer>/ and integration/). Built models go to a per-session
+temporary folder (TAGGER_MODELS), never into the checkout. Fixtures that one folder alone uses live in that folder's
+conftest.py; plain helper functions in tests/shared.py."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["TAGGER_DEVICE"] = os.environ.get("TAGGER_TEST_DEVICE", "cpu")
 
-from .shared import CALTECH, PHOTO_FOLDER
+from tests.shared import PHOTO_FOLDER, caltech_files
 
 
 @pytest.fixture(scope="session")
@@ -35,24 +37,6 @@ def engine(models_root):
 
 
 @pytest.fixture(scope="session")
-def chelsea_png(tmp_path_factory) -> Path:
-    """scikit-image's `chelsea` (a tabby cat), the reference photo for the backbone's preprocessing."""
-    from PIL import Image
-    from skimage import data
-
-    path = tmp_path_factory.mktemp("img") / "chelsea.png"
-    Image.fromarray(data.chelsea()).save(path)
-    return path
-
-
-def caltech_files(folder: str, n: int) -> list[Path]:
-    files = sorted((CALTECH / folder).glob("*.jpg"))[:n]
-    if len(files) < n:
-        pytest.skip(f"shared Caltech-101 data not available at {CALTECH}")
-    return files
-
-
-@pytest.fixture(scope="session")
 def caltech_library(tmp_path_factory) -> Path:
     """A small real library: six photos each of a few Caltech-101 classes, in one folder per class."""
     import shutil
@@ -63,6 +47,19 @@ def caltech_library(tmp_path_factory) -> Path:
         for f in caltech_files(folder, 6):
             shutil.copy(f, root / folder / f.name)
     return root
+
+
+@pytest.fixture(scope="session")
+def caltech_catalog(engine, caltech_library, tmp_path_factory) -> Path:
+    """`caltech_library` indexed once by the default model: the catalog that the search tests and the CLI tests read.
+    A test that changes it puts it back, so that every test sees the same 48 indexed photos."""
+    from tagger.library.catalog import Catalog
+    from tagger.library.indexer import Indexer
+
+    db = tmp_path_factory.mktemp("catalog") / "catalog.db"
+    with Catalog.open(db) as cat:
+        Indexer(cat, engine).index([caltech_library])
+    return db
 
 
 @pytest.fixture(scope="session")

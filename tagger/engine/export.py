@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
-import tempfile
 import warnings
-from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,15 @@ from tagger import __version__
 from tagger.engine.backbone import BACKBONES, load_backbone, weights_path
 from tagger.engine.head import RESIDUAL_HIDDEN
 from tagger.engine.imageio import Preprocessing
-from tagger.engine.manifest import MANIFEST_FORMAT, MANIFEST_NAME, sha256_file, write_json_atomic
+from tagger.engine.manifest import MANIFEST_FORMAT, MANIFEST_NAME
 from tagger.engine.projection import ConSE, Projection, TaggerNet
+from tagger.fileio import atomic_path, atomic_write_json, sha256_file
+from tagger.progress import ProgressFn
 
 ONNX_NAME = "model.onnx"
 OPSET = 18
 INPUT_NAME = "pixels"
 OUTPUT_NAMES = ("features", "embedding", "logits")
-
-Progress = Callable[[str, int, int], None]
-
 
 def build_net(backbone: str, class_vectors: np.ndarray, top_t: int, temperature: float = 1.0) -> TaggerNet:
     spec = BACKBONES[backbone]
@@ -42,10 +39,7 @@ def build_net(backbone: str, class_vectors: np.ndarray, top_t: int, temperature:
 
 def export_onnx(net: TaggerNet, input_size: int, out_path: Path) -> None:
     """Write the graph (dynamic batch) atomically: a killed export leaves no half-written model behind."""
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out_path.name + ".", suffix=".tmp", dir=out_path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:
         dummy = torch.zeros(2, 3, input_size, input_size)
         with warnings.catch_warnings(), redirect_stdout(io.StringIO()), torch.no_grad():
             warnings.simplefilter("ignore")
@@ -55,10 +49,7 @@ def export_onnx(net: TaggerNet, input_size: int, out_path: Path) -> None:
                 input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                 dynamic_shapes={"pixels": {0: batch}}, verbose=False,
             )
-            program.save(tmp, external_data=False)
-        os.replace(tmp, out_path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            program.save(str(tmp), external_data=False)
 
 
 def write_model(
@@ -74,7 +65,7 @@ def write_model(
     net: TaggerNet | None = None,
     extra: dict[str, Any] | None = None,
     extra_artefacts: list[str] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Export the model into ``folder`` and write the manifest last, so a folder with a manifest is always complete."""
     spec = BACKBONES[backbone]
@@ -104,20 +95,21 @@ def write_model(
         },
         "preprocessing": prep.to_json(),
         "word_space": {"id": word_space_id, "path": ws_name, "dim": dim},
-        "projection": {"kind": "conse+residual-mlp", "hidden": RESIDUAL_HIDDEN, "top_t": top_t, "temperature": temperature,
-                       "class_vectors": class_vector_recipe},
+        "projection": {"kind": "conse+residual-mlp", "hidden": RESIDUAL_HIDDEN, "top_t": top_t,
+                       "temperature": temperature, "class_vectors": class_vector_recipe},
         "onnx": {
             "file": ONNX_NAME,
             "opset": OPSET,
             "inputs": {INPUT_NAME: ["batch", 3, spec.input_size, spec.input_size]},
-            "outputs": {"features": ["batch", spec.feature_dim], "embedding": ["batch", dim], "logits": ["batch", 1000]},
+            "outputs": {"features": ["batch", spec.feature_dim], "embedding": ["batch", dim],
+                        "logits": ["batch", 1000]},
         },
         "artefacts": {ONNX_NAME: sha256_file(onnx_path), ws_name: sha256_file(word_space_path),
                       **{name: sha256_file(folder / name) for name in extra_artefacts or []}},
     }
     if extra:
         manifest.update(extra)
-    write_json_atomic(folder / MANIFEST_NAME, manifest)
+    atomic_write_json(folder / MANIFEST_NAME, manifest)
     if progress:
         progress("done", 3, 3)
     return manifest

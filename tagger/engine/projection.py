@@ -1,9 +1,9 @@
 """From ImageNet logits and backbone features to a vector in word space.
 
-The default needs no training data: ConSE (Norouzi et al. 2014) mixes the word vectors of the classifier's top-T classes,
-weighted by their renormalised softmax probabilities. A DeViSE-style head on the backbone features (one hidden layer,
-LeakyReLU 0.2) is added as a residual whose last layer starts at zero, so an untrained model outputs exactly ConSE and
-retraining only learns a correction. Every trained version is this same graph with other weights
+The default needs no training data: ConSE (Norouzi et al. 2014) mixes the word vectors of the classifier's top-T
+classes, weighted by their renormalised softmax probabilities. A DeViSE-style head on the backbone features (one
+hidden layer, LeakyReLU 0.2) is added as a residual whose last layer starts at zero, so an untrained model outputs
+exactly ConSE and retraining only learns a correction. Every trained version is this same graph with other weights
 (``tagger.training.versions`` swaps the initializers), so a version costs a file copy, not a re-export.
 """
 

@@ -11,7 +11,6 @@ ImageNet classes, a reference set that needs no user data.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from tagger.engine.wordnet import class_affinity
+from tagger.fileio import atomic_path
 
 HUB_K = 10
 WORDNET_GAMMA = 0.5
@@ -54,7 +54,7 @@ class LabelSet:
                 rows.append(nz)
                 cols.append(np.full(len(nz), j))
                 vals.append(a[nz])
-        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
         affinity = sparse.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
                                      shape=(1000, len(texts)))
         class_vectors = np.asarray(class_vectors, np.float32)
@@ -76,11 +76,10 @@ class LabelSet:
 
     def save(self, path: Path, key: str) -> None:
         """Cache to disk atomically (temp file + rename)."""
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, key=np.array(key), texts=np.array(self.texts, dtype=str), vectors=self.vectors,
-                 hub=self.hub, data=self.affinity.data, indices=self.affinity.indices, indptr=self.affinity.indptr,
-                 shape=np.array(self.affinity.shape))
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".npz", fsync=False) as tmp:
+            np.savez(tmp, key=np.array(key), texts=np.array(self.texts, dtype=str), vectors=self.vectors,
+                     hub=self.hub, data=self.affinity.data, indices=self.affinity.indices,
+                     indptr=self.affinity.indptr, shape=np.array(self.affinity.shape))
 
     @classmethod
     def load(cls, path: Path, key: str) -> LabelSet | None:
@@ -114,7 +113,7 @@ class LabelSet:
 
     def top(self, embeddings: np.ndarray, top_classes: np.ndarray, top_probs: np.ndarray, k: int,
             hub_correction: bool = True, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and scores of each photo's k best labels, in chunks so a 30k-word vocabulary stays small in memory."""
+        """Indices and scores of each photo's k best labels, chunked so a 30k-word vocabulary stays small in memory."""
         n = len(embeddings)
         k = min(k, len(self.texts))
         idx = np.zeros((n, k), np.int64)
@@ -162,3 +161,11 @@ def hits_at(scores: np.ndarray, truth: np.ndarray, ks: Sequence[int] = (1, 2, 5,
     true_score = scores[np.arange(len(truth)), truth]
     rank = (scores > true_score[:, None]).sum(axis=1) + (scores == true_score[:, None]).sum(axis=1) - 1
     return {k: float((rank < k).mean()) for k in ks}
+
+
+def harmonic_mean(pred: np.ndarray, truth: np.ndarray, is_seen: np.ndarray) -> float:
+    """GZSL H of top-1 accuracy on seen-label photos and on unseen-label photos: high only when neither is sacrificed,
+    which a plain mean would hide (trained labels winning every photo still averages half)."""
+    s = float((pred[is_seen] == truth[is_seen]).mean()) if is_seen.any() else 0.0
+    u = float((pred[~is_seen] == truth[~is_seen]).mean()) if (~is_seen).any() else 0.0
+    return 2 * s * u / (s + u) if s + u > 0 else 0.0

@@ -9,8 +9,8 @@ import numpy as np
 from tagger.engine.wordnet import imagenet_classes, normalise_lemma
 
 # The short human-readable class names (imagenet-simple-labels): "tiger cat", "Egyptian Mau", "minivan".
-# Measured on Caltech-101 test: the mean over all WordNet synonyms is no better (see README, "Which choices moved the
-# numbers"), and rare synonyms ("Tinca tinca") add noise.
+# Measured on Caltech-101 test: the mean over all WordNet synonyms is no better (docs/research.md, "Which choices moved
+# the numbers"), and rare synonyms ("Tinca tinca") add noise.
 CLASS_VECTOR_RECIPE = "simple-label-phrase-mean"
 
 

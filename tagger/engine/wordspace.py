@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tagger.engine.vectors import unit
+from tagger.errors import TaggerError
 
 FASTTEXT_MAGIC = 793712314
 FASTTEXT_VERSIONS = (11, 12)  # 12 is what fastText 0.9.x writes; 11 files load the same way
@@ -35,7 +36,7 @@ _SPLIT = re.compile(r"[\s_]+")
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[\W_]+$")
 
 
-class WordSpaceError(ValueError):
+class WordSpaceError(TaggerError, ValueError):
     """A word-space file is missing, truncated, damaged or not a (usable) fastText model."""
 
 

@@ -40,14 +40,15 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from tagger.engine.vectors import unit
-
-ProgressFn = Callable[[str, int, int], None]
+from tagger.fileio import sha256_file
+from tagger.progress import ProgressFn
 
 RECIPE_VERSION = 1  # bump when the recipe changes in a way that changes the file for the same parameters
 DIM, MINN, MAXN = 50, 3, 6
@@ -134,8 +135,6 @@ def make_typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + word[i] + word[i:]
 
 
-
-
 def _ridge_cg(a, y: np.ndarray, ridge: float, progress: ProgressFn | None) -> tuple[np.ndarray, int, float]:
     """Solve ``(A^T A + ridge I) X = A^T Y`` for all columns of Y at once (Jacobi-preconditioned CG, float32).
 
@@ -183,9 +182,7 @@ def build_glove_fasttext(out_path: Path, *, n_words: int = DEFAULT_N_WORDS, buck
     module docstring). ``holdout`` of the vocabulary (seeded) is left out of the n-gram fit and used to measure how
     well unknown words are placed (``heldout_mean_cosine``). ``weight_scale=None`` fits all words with equal weight.
     """
-    import fasttext
     import fasttext.FastText
-    import scipy.sparse as sp
 
     t_start = time.perf_counter()
     out_path = Path(out_path)
@@ -195,87 +192,21 @@ def build_glove_fasttext(out_path: Path, *, n_words: int = DEFAULT_N_WORDS, buck
     say = progress or (lambda stage, done, total: None)
     fasttext.FastText.eprint = lambda *a, **k: None
 
-    # 1. vocabulary and held-out words
     say("glove", 0, 1)
-    glove_words, glove = load_glove(glove_dir)
-    clean_rows = [i for i, w in enumerate(glove_words) if is_clean_token(w)]
-    n_vocab = min(n_words, len(clean_rows))
-    vocab = [glove_words[i] for i in clean_rows[:n_vocab]]  # frequency order: index = clean rank
-    targets = np.asarray(glove[clean_rows[:n_vocab]], dtype=np.float64)
-    held = heldout_ranks(len(clean_rows), n_vocab, holdout, seed)
-    is_held = np.zeros(n_vocab, dtype=bool)
-    is_held[held] = True
+    vocab = Vocabulary.of(glove_dir, n_words, holdout, seed)
     say("glove", 1, 1)
-
     with tempfile.TemporaryDirectory(prefix="tagger-wordspace-") as tmp:
-        # 2. a fastText model whose dictionary is exactly the vocabulary (one line, no "</s>", each word once)
         say("dictionary", 0, 1)
-        corpus = Path(tmp) / "vocabulary.txt"
-        corpus.write_text(" ".join(vocab), encoding="utf-8")
-        model = fasttext.train_unsupervised(str(corpus), model="skipgram", dim=DIM, minn=MINN, maxn=MAXN,
-                                            bucket=bucket, minCount=1, epoch=1, thread=1, ws=1, neg=1, verbose=0)
-        ft_words = model.get_words()
-        if len(ft_words) != n_vocab or set(ft_words) != set(vocab):
-            raise RuntimeError(f"fastText dictionary has {len(ft_words)} words, expected the {n_vocab} given")
+        model = _dictionary_model(Path(tmp), vocab.words, bucket)
         say("dictionary", 1, 1)
-
-        # 3. n-gram bucket ids, through fastText itself (ids >= n_vocab are buckets)
-        rank = {w: i for i, w in enumerate(vocab)}
-        ft_rank = np.array([rank[w] for w in ft_words])  # fastText word id -> clean rank
-        ngrams: list[np.ndarray] = [np.empty(0, np.int64)] * n_vocab  # by clean rank, bucket-relative
-        for wid, w in enumerate(ft_words):
-            ids = model.get_subwords(w)[1]
-            if ids[0] != wid:
-                raise RuntimeError(f"fastText subwords of {w!r} do not start with its word id")
-            ngrams[ft_rank[wid]] = ids[1:].astype(np.int64) - n_vocab
-            if wid % 20_000 == 0:
-                say("subwords", wid, n_vocab)
-        typo_rng = np.random.default_rng([seed, 1])
-        known = set(glove_words)
-        typo_rows: list[np.ndarray] = []
-        typo_src: list[int] = []
-        for r in range(min(typo_words, n_vocab)):
-            w = vocab[r]
-            if is_held[r] or len(w) < 4:
-                continue
-            for typo in dict.fromkeys(make_typo(w, typo_rng) for _ in range(typos_per_word)):  # ordered, distinct
-                if typo in known:  # a real word (or the word itself): its meaning is not ``w``'s
-                    continue
-                ids = model.get_subwords(typo)[1].astype(np.int64) - n_vocab
-                if len(ids) and ids.min() >= 0:
-                    typo_rows.append(ids)
-                    typo_src.append(r)
-        say("subwords", n_vocab, n_vocab)
-
-        # 4. weighted ridge fit of the n-gram rows
-        t_fit = time.perf_counter()
-        fit = np.flatnonzero(~is_held)
-        rows = [ngrams[r] for r in fit] + typo_rows
-        src = np.concatenate([fit, np.asarray(typo_src, dtype=np.int64)])
-        lens = np.array([len(x) for x in rows])
-        keep = lens > 0
-        rows = [x for x, k in zip(rows, keep) if k]
-        src, lens = src[keep], lens[keep]
-        weight = np.ones(len(src)) if weight_scale is None else (1.0 + src / weight_scale) ** -0.5
-        scale = float(np.linalg.norm(targets, axis=1).mean())
-        a = sp.csr_matrix((np.repeat(weight / lens, lens).astype(np.float32), np.concatenate(rows),
-                           np.concatenate([[0], np.cumsum(lens)])), shape=(len(rows), bucket))
-        a.sum_duplicates()
-        y = (unit(targets[src]) * (scale * weight)[:, None]).astype(np.float32)
-        buckets, iterations, residual = _ridge_cg(a, y, ridge, progress)
-        fit_seconds = time.perf_counter() - t_fit
-        del a, y, rows, typo_rows, known  # the build's peak memory comes next
-
-        # 5. word rows: (W[w] + sum of its n-gram rows) / (1 + n) == glove(w)
+        subwords = Subwords.of(model, vocab.words, say)
+        typos = _typo_rows(model, vocab, typo_words, typos_per_word, seed)
+        say("subwords", vocab.n, vocab.n)
+        fit = _fit_ngrams(vocab, subwords, typos, bucket, ridge, weight_scale, progress)
+        n_typo_rows = len(typos.src)
+        del typos  # the build's peak memory comes next
         say("write", 0, 1)
-        n_of = np.array([len(ngrams[r]) for r in ft_rank])
-        counts = sp.csr_matrix((np.ones(n_of.sum()), np.concatenate([ngrams[r] for r in ft_rank]),
-                                np.concatenate([[0], np.cumsum(n_of)])), shape=(n_vocab, bucket))
-        matrix = np.empty((n_vocab + bucket, DIM), dtype=np.float32)
-        matrix[:n_vocab] = (n_of + 1)[:, None] * targets[ft_rank] - counts @ buckets.astype(np.float64)
-        matrix[n_vocab:] = buckets
-        model.set_matrices(matrix, np.zeros((0, DIM), np.float32))
-        del matrix
+        model.set_matrices(_input_matrix(vocab, subwords, fit.buckets, bucket), np.zeros((0, DIM), np.float32))
         out_path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_partials(out_path)
         tmp_out = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
@@ -283,20 +214,8 @@ def build_glove_fasttext(out_path: Path, *, n_words: int = DEFAULT_N_WORDS, buck
             model.save_model(str(tmp_out))
             del model
             say("write", 1, 1)
-
-            # 6. verify the file as the app will see it, then publish it
             say("verify", 0, 1)
-            check = fasttext.load_model(str(tmp_out))
-            got = np.stack([check.get_word_vector(w) for w in vocab])
-            max_err = float(np.abs(got - targets.astype(np.float32)).max())
-            if not max_err < 1e-4:
-                raise RuntimeError(f"in-vocabulary vectors differ from GloVe by up to {max_err}")
-            report = _evaluate(check, vocab, targets, ngrams, held, fit, buckets, scale, probes)
-            del check
-            digest = hashlib.sha256()
-            with open(tmp_out, "rb") as f:
-                for block in iter(lambda: f.read(1 << 22), b""):
-                    digest.update(block)
+            checked = _verify(tmp_out, vocab, subwords, fit, probes)
             file_bytes = tmp_out.stat().st_size
             os.replace(tmp_out, out_path)
         finally:
@@ -310,20 +229,195 @@ def build_glove_fasttext(out_path: Path, *, n_words: int = DEFAULT_N_WORDS, buck
                                        typos_per_word=typos_per_word, ridge=ridge, weight_scale=weight_scale),
         "parameters": params,
         "path": str(out_path),
-        "n_words": n_vocab,
+        "n_words": vocab.n,
         "bucket": bucket,
         "dim": DIM,
-        "n_fit_words": int(len(fit)),
-        "n_typo_rows": len(typo_src),
-        "fit_iterations": iterations,
-        "fit_relative_residual": residual,
-        "invocab_max_abs_error": max_err,
-        **report,
-        "fit_seconds": round(fit_seconds, 2),
+        "n_fit_words": int(len(fit.rows)),
+        "n_typo_rows": n_typo_rows,
+        "fit_iterations": fit.iterations,
+        "fit_relative_residual": fit.residual,
+        "invocab_max_abs_error": checked.max_err,
+        **checked.report,
+        "fit_seconds": round(fit.seconds, 2),
         "total_seconds": round(time.perf_counter() - t_start, 2),
         "file_bytes": file_bytes,
-        "sha256": digest.hexdigest(),
+        "sha256": checked.sha256,
     }
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Step 1: the words that keep their GloVe vectors, in frequency order (index = clean rank), and those held out
+    of the n-gram fit to measure it."""
+
+    glove_words: list[str]  # every GloVe token: a typo that is one of them is a real word, not a slip
+    words: list[str]
+    targets: np.ndarray  # (n, DIM) float64 GloVe vectors
+    held: np.ndarray  # sorted held-out ranks
+
+    @property
+    def n(self) -> int:
+        return len(self.words)
+
+    @property
+    def is_held(self) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        out[self.held] = True
+        return out
+
+    @classmethod
+    def of(cls, glove_dir: Path | None, n_words: int, holdout: float, seed: int) -> Vocabulary:
+        glove_words, glove = load_glove(glove_dir)
+        clean_rows = [i for i, w in enumerate(glove_words) if is_clean_token(w)]
+        n = min(n_words, len(clean_rows))
+        return cls(glove_words, [glove_words[i] for i in clean_rows[:n]],
+                   np.asarray(glove[clean_rows[:n]], dtype=np.float64),
+                   heldout_ranks(len(clean_rows), n, holdout, seed))
+
+
+def _dictionary_model(folder: Path, words: list[str], bucket: int):
+    """Step 2: a fastText model whose dictionary is exactly ``words`` (trained on one line holding each word once, so
+    no "</s>"); its trained weights are replaced later."""
+    import fasttext
+
+    corpus = folder / "vocabulary.txt"
+    corpus.write_text(" ".join(words), encoding="utf-8")
+    model = fasttext.train_unsupervised(str(corpus), model="skipgram", dim=DIM, minn=MINN, maxn=MAXN,
+                                        bucket=bucket, minCount=1, epoch=1, thread=1, ws=1, neg=1, verbose=0)
+    ft_words = model.get_words()
+    if len(ft_words) != len(words) or set(ft_words) != set(words):
+        raise RuntimeError(f"fastText dictionary has {len(ft_words)} words, expected the {len(words)} given")
+    return model
+
+
+@dataclass(frozen=True)
+class Subwords:
+    """Step 3: every vocabulary word's n-gram bucket ids, read through fastText itself so they match the file."""
+
+    ft_rank: np.ndarray  # fastText word id -> clean rank
+    ngrams: list[np.ndarray]  # by clean rank: bucket-relative n-gram ids (fastText ids >= n_words are buckets)
+
+    @classmethod
+    def of(cls, model, words: list[str], say: ProgressFn) -> Subwords:
+        n = len(words)
+        rank = {w: i for i, w in enumerate(words)}
+        ft_words = model.get_words()
+        ft_rank = np.array([rank[w] for w in ft_words])
+        ngrams: list[np.ndarray] = [np.empty(0, np.int64)] * n
+        for wid, w in enumerate(ft_words):
+            ids = model.get_subwords(w)[1]
+            if ids[0] != wid:
+                raise RuntimeError(f"fastText subwords of {w!r} do not start with its word id")
+            ngrams[ft_rank[wid]] = ids[1:].astype(np.int64) - n
+            if wid % 20_000 == 0:
+                say("subwords", wid, n)
+        return cls(ft_rank, ngrams)
+
+
+@dataclass(frozen=True)
+class Typos:
+    """Synthetic misspellings fitted like words: each row's n-gram ids and the rank of the word it stands for."""
+
+    rows: list[np.ndarray]
+    src: list[int]
+
+
+def _typo_rows(model, vocab: Vocabulary, typo_words: int, typos_per_word: int, seed: int) -> Typos:
+    """``typos_per_word`` slips of each of the ``typo_words`` most frequent fitted words of four letters or more;
+    a slip that is itself a GloVe word is skipped (its meaning is not the word's)."""
+    rng = np.random.default_rng([seed, 1])
+    known = set(vocab.glove_words)
+    is_held = vocab.is_held
+    rows: list[np.ndarray] = []
+    src: list[int] = []
+    for r in range(min(typo_words, vocab.n)):
+        w = vocab.words[r]
+        if is_held[r] or len(w) < 4:
+            continue
+        for typo in dict.fromkeys(make_typo(w, rng) for _ in range(typos_per_word)):  # ordered, distinct
+            if typo in known:
+                continue
+            ids = model.get_subwords(typo)[1].astype(np.int64) - vocab.n
+            if len(ids) and ids.min() >= 0:
+                rows.append(ids)
+                src.append(r)
+    return Typos(rows, src)
+
+
+@dataclass(frozen=True)
+class NgramFit:
+    """Step 4's result: the fitted n-gram rows and how the fit went."""
+
+    buckets: np.ndarray  # (bucket, DIM) float32
+    rows: np.ndarray  # clean ranks of the fitted words (the vocabulary minus the held-out words)
+    scale: float  # mean GloVe norm: the length of an unknown word's vector
+    iterations: int
+    residual: float
+    seconds: float
+
+
+def _fit_ngrams(vocab: Vocabulary, subwords: Subwords, typos: Typos, bucket: int, ridge: float,
+                weight_scale: int | None, progress: ProgressFn | None) -> NgramFit:
+    """Step 4: weighted ridge least squares so that the mean of a fitted word's (or typo's) n-gram rows points like
+    its GloVe vector, scaled to the mean GloVe norm (see the module docstring)."""
+    import scipy.sparse as sp
+
+    start = time.perf_counter()
+    fit = np.flatnonzero(~vocab.is_held)
+    rows = [subwords.ngrams[r] for r in fit] + typos.rows
+    src = np.concatenate([fit, np.asarray(typos.src, dtype=np.int64)])
+    lens = np.array([len(x) for x in rows])
+    keep = lens > 0
+    rows = [x for x, k in zip(rows, keep) if k]
+    src, lens = src[keep], lens[keep]
+    weight = np.ones(len(src)) if weight_scale is None else (1.0 + src / weight_scale) ** -0.5
+    scale = float(np.linalg.norm(vocab.targets, axis=1).mean())
+    a = sp.csr_matrix((np.repeat(weight / lens, lens).astype(np.float32), np.concatenate(rows),
+                       np.concatenate([[0], np.cumsum(lens)])), shape=(len(rows), bucket))
+    a.sum_duplicates()
+    y = (unit(vocab.targets[src]) * (scale * weight)[:, None]).astype(np.float32)
+    buckets, iterations, residual = _ridge_cg(a, y, ridge, progress)
+    return NgramFit(buckets, fit, scale, iterations, residual, time.perf_counter() - start)
+
+
+def _input_matrix(vocab: Vocabulary, subwords: Subwords, buckets: np.ndarray, bucket: int) -> np.ndarray:
+    """Step 5: fastText's input matrix, word rows in fastText's order then the n-gram rows; each word row solved so
+    that (W[w] + sum of its n-gram rows) / (1 + n) == glove(w)."""
+    import scipy.sparse as sp
+
+    ngrams, ft_rank = subwords.ngrams, subwords.ft_rank
+    n_of = np.array([len(ngrams[r]) for r in ft_rank])
+    counts = sp.csr_matrix((np.ones(n_of.sum()), np.concatenate([ngrams[r] for r in ft_rank]),
+                            np.concatenate([[0], np.cumsum(n_of)])), shape=(vocab.n, bucket))
+    matrix = np.empty((vocab.n + bucket, DIM), dtype=np.float32)
+    matrix[:vocab.n] = (n_of + 1)[:, None] * vocab.targets[ft_rank] - counts @ buckets.astype(np.float64)
+    matrix[vocab.n:] = buckets
+    return matrix
+
+
+@dataclass(frozen=True)
+class Verified:
+    """Step 6's result: the written file as the app will read it."""
+
+    max_err: float  # largest |vector - GloVe| over the vocabulary
+    report: dict  # ``_evaluate``'s held-out and probe figures
+    sha256: str
+
+
+def _verify(path: Path, vocab: Vocabulary, subwords: Subwords, fit: NgramFit, probes: Sequence[str]) -> Verified:
+    """Step 6: load the file back with fastText, check every vocabulary vector equals GloVe (up to float32 rounding),
+    measure it and hash it; raises before the file is published."""
+    import fasttext
+
+    check = fasttext.load_model(str(path))
+    got = np.stack([check.get_word_vector(w) for w in vocab.words])
+    max_err = float(np.abs(got - vocab.targets.astype(np.float32)).max())
+    if not max_err < 1e-4:
+        raise RuntimeError(f"in-vocabulary vectors differ from GloVe by up to {max_err}")
+    report = _evaluate(check, vocab.words, vocab.targets, subwords.ngrams, vocab.held, fit.rows, fit.buckets,
+                       fit.scale, probes)
+    del check
+    return Verified(max_err, report, sha256_file(path))
 
 
 def _remove_stale_partials(out_path: Path, max_age_s: float = 3600.0) -> None:

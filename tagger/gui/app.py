@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = args.db or (Path(recent[0]) if recent else default_db_path())
     window = MainWindow(db, settings)
     if args.index:
-        window.add_folder(args.index)
+        window.index_ctl.add_folder(args.index)
     if args.panel == "labels":
         window.side_tabs.setCurrentWidget(window.labels_panel)
     if args.screenshot:
@@ -62,28 +62,29 @@ def screenshot(window, args) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
-    wait_for(lambda: window.engine is not None or window.engine_error is not None or window.catalog is None, 300)
+    wait_for(lambda: window.engine is not None or window.engine_ctl.error is not None or window.catalog is None, 300)
     if args.panel == "labels":  # room for the labelled folders, the curve and the versions
         window.side_tabs.parentWidget().setSizes([max(300, width - 600), 600])
     if args.retrain and window.engine is not None:
-        window.labels_panel.start_training()
-        wait_for(lambda: not window.labels_panel.busy, 600)
+        window.labels_ctl.start_training()
+        wait_for(lambda: not window.labels_ctl.busy, 600)
     if args.index:  # show indexing under way: wait until about a third is done
-        wait_for(lambda: window.indexing and window.progress.maximum() > 0
-                 and window.progress.value() >= window.progress.maximum() // 3, 300)
+        bar = window.status_bar.progress
+        wait_for(lambda: window.index_ctl.running and bar.maximum() > 0 and bar.value() >= bar.maximum() // 3, 300)
         wait_for(lambda: window.model.loader.pending() == 0, 10)
         ok = window.grab().save(str(args.screenshot))
         window.close()
         print(f"saved {args.screenshot}" if ok else f"could not save {args.screenshot}")
         return 0 if ok else 1
     if args.search and window.engine is not None:
-        window.search_for(args.search)
-        wait_for(lambda: not window.searching, 60)
+        window.search_ctl.search_for(args.search)
+        wait_for(lambda: not window.search_ctl.searching, 60)
     if args.select and window.catalog is not None:
         pid = window.catalog.find_photo(args.select)
-        if pid is not None and window.select_photo(pid):
-            wait_for(lambda: window.details.preview.pixmap() is not None and not window.details.preview.pixmap().isNull(), 30)
-    wait_for(lambda: not window.cloud_pending, 60)
+        if pid is not None and window.grid.select_photo(pid):
+            preview = window.details.preview
+            wait_for(lambda: preview.pixmap() is not None and not preview.pixmap().isNull(), 30)
+    wait_for(lambda: not window.search_ctl.cloud_pending, 60)
     wait_for(lambda: window.model.loader.pending() == 0, 30)
     wait_for(lambda: False, 0.3)  # let the last thumbnails paint
     ok = window.grab().save(str(args.screenshot))

@@ -13,7 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
@@ -135,7 +145,7 @@ class PhotoGridModel(QAbstractListModel):
 
     # -- Qt model API
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -219,3 +229,19 @@ class PhotoGrid(QListView):
 
     def selected_ids(self) -> list[int]:
         return [i.data(PHOTO_ID_ROLE) for i in self.selectionModel().selectedIndexes()]
+
+    def current_photo(self) -> int | None:
+        """The photo under the keyboard focus (the one Open, Show in folder and Find similar act on)."""
+        idx = self.currentIndex()
+        return idx.data(PHOTO_ID_ROLE) if idx.isValid() else None
+
+    def select_photo(self, photo_id: int) -> bool:
+        """Make ``photo_id`` the only selected photo and scroll to it; False when the grid does not show it."""
+        model = self.model()
+        for i, r in enumerate(model.rows()):
+            if r.photo_id == photo_id:
+                idx = model.index(i)
+                self.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+                self.scrollTo(idx)
+                return True
+        return False

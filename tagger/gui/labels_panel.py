@@ -1,27 +1,23 @@
 """The "Labels & training" panel: labelled folders, one-click retraining with a live curve, model versions.
 
-Presentation only: the catalog (:meth:`tagger.library.catalog.Catalog.set_label` …) decides what a label is, and
-:mod:`tagger.training.retrain` trains and switches versions, in background jobs (:mod:`tagger.gui.training_job`). When a job
-has changed the active version the panel emits ``version_changed``; the window makes the shared engine follow the
-catalog and calls :meth:`LabelsPanel.version_applied` once it does.
+Presentation only: it shows what :mod:`tagger.gui.labels_controller` gives it and emits what the person asked for;
+the controller changes labels in the catalog and runs trainings and version switches in background jobs.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -33,8 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.gui.chart import TrainingChart
-from tagger.gui.services import readable_error
-from tagger.gui.training_job import RetrainJob, UseVersionJob
 
 ERROR_STYLE = "color:#c0392b"
 NOTE_STYLE = "color:#555"
@@ -43,26 +37,14 @@ STAGE_TEXT = {"preparing": "reading the labelled photos…", "calibrating": "cal
               "switching": "switching the model…"}
 
 
-def model_status(engine) -> tuple[str, str]:
-    """The status bar's model text and tooltip: which trained version searches use right now."""
-    if engine is None:
-        return "loading model…", ""
-    version = getattr(engine, "version", None)
-    if version is None:
-        return "model: untrained", f"{engine.model_id} (zero-shot: no trained version active)"
-    n = len(version.labels)
-    return (f"model v{version.number} (trained: {n} label{'s' if n != 1 else ''})",
-            f"{version.model_id}: {', '.join(version.labels)}")
-
-
-def _percent(v) -> str:
+def percent(v) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.0%}"
 
 
 class _CompactTable(QTableWidget):
     """A table that asks for a few rows, not Qt's 192 px: the panel's parts share the height without a scroll bar."""
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+    def sizeHint(self) -> QSize:
         return QSize(300, 120)
 
 
@@ -136,7 +118,7 @@ class VersionsTable(_CompactTable):
                 labels = r.get("labels") or []
                 shown = f"{len(labels)}: " + ", ".join(labels)  # elided by the table; the tooltip has them all
                 cells = [f"v{r['version']}", time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"] or 0)),
-                         shown, f"{_percent(m.get('val_acc_before'))} → {_percent(m.get('val_acc_after'))}"]
+                         shown, f"{percent(m.get('val_acc_before'))} → {percent(m.get('val_acc_after'))}"]
             cells[0] = ("● " if r["active"] else "   ") + cells[0]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -225,23 +207,29 @@ class TrainingBox(QWidget):
         self.result.setText(text)
 
 
+@dataclass(frozen=True)
+class PanelState:
+    """What the buttons depend on besides the selection."""
+
+    writable: bool = False  # a catalog is open and not read-only
+    busy: bool = False  # a training or a version switch is under way
+    model_ready: bool = False
+    indexing: bool = False  # training waits for it
+
+
 class LabelsPanel(QWidget):
     """Labelled folders (add, rename, remove), Retrain with progress, curve and cancel, model versions."""
 
-    version_changed = Signal()  # a job changed the catalog's active version: the engine must follow it
-    busy_changed = Signal(bool)  # a training or a switch is under way (indexing waits for it)
+    add_requested = Signal()
+    rename_requested = Signal(dict)  # the selected row of :meth:`tagger.library.catalog.Catalog.labels`
+    remove_requested = Signal(dict)
+    use_requested = Signal(int)  # the selected version
+    retrain_requested = Signal()
+    cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.catalog = None
-        self.db_path: Path | None = None
-        self.engine = None
-        self.indexing = False
-        self.train_config = None  # a tagger.training.trainer.TrainConfig, or None for the core's defaults (tests: smaller)
-        self.job: RetrainJob | UseVersionJob | None = None
-        self.last_report = None
-        self._running = False  # a job is under way (set and cleared here, not by the thread: no race with its end)
-        self._switching = False  # a job finished; waiting for the engine to run the new active version
+        self.state = PanelState()
         self._build()
         self._update_buttons()
 
@@ -255,16 +243,16 @@ class LabelsPanel(QWidget):
         self.table = LabelsTable()
         self.table.setMinimumHeight(90)
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.table.doubleClicked.connect(lambda _: self.choose_rename())
+        self.table.doubleClicked.connect(lambda _: self._emit_for_selected(self.rename_requested))
         layout.addWidget(self.table, 3)
         row = QHBoxLayout()
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Label a folder inside your library")
-        self.add_button.clicked.connect(self.choose_add)
+        self.add_button.clicked.connect(self.add_requested)
         self.rename_button = QPushButton("Rename…")
-        self.rename_button.clicked.connect(self.choose_rename)
+        self.rename_button.clicked.connect(lambda: self._emit_for_selected(self.rename_requested))
         self.remove_button = QPushButton("Remove")
-        self.remove_button.clicked.connect(self.remove_selected)
+        self.remove_button.clicked.connect(lambda: self._emit_for_selected(self.remove_requested))
         for b in (self.add_button, self.rename_button, self.remove_button):
             row.addWidget(b)
         row.addStretch(1)
@@ -276,8 +264,8 @@ class LabelsPanel(QWidget):
 
         layout.addWidget(QLabel("<b>Training</b>"))
         self.training = TrainingBox()
-        self.training.retrain_clicked.connect(self.start_training)
-        self.training.cancel_clicked.connect(self.cancel)
+        self.training.retrain_clicked.connect(self.retrain_requested)
+        self.training.cancel_clicked.connect(self.cancel_requested)
         self.chart = self.training.chart
         layout.addWidget(self.training, 4)
 
@@ -290,7 +278,7 @@ class LabelsPanel(QWidget):
         self.use_button = QPushButton("Use this version")
         self.use_button.setToolTip("Switch searches and tags to the selected version (v0: untrained); "
                                    "you can switch back at any time")
-        self.use_button.clicked.connect(self.use_selected)
+        self.use_button.clicked.connect(self._use_selected)
         row.addWidget(self.use_button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -302,221 +290,43 @@ class LabelsPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
 
-    # ------------------------------------------------------------------ what the window tells the panel
+    def _emit_for_selected(self, signal) -> None:
+        row = self.table.selected()
+        if row is not None:
+            signal.emit(row)
 
-    def set_catalog(self, catalog, db_path: Path | None) -> None:
-        """The window's catalog (GUI thread: labels and versions are light reads); jobs open their own."""
-        self.catalog, self.db_path = catalog, Path(db_path) if db_path else None
-        self.refresh()
+    def _use_selected(self) -> None:
+        number = self.versions.selected_version()
+        if number is not None:
+            self.use_requested.emit(number)
 
-    def set_engine(self, engine) -> None:
-        self.engine = engine
+    # ------------------------------------------------------------------ what the controller shows
+
+    def show_rows(self, labels: list[dict], versions: list[dict]) -> None:
+        """``labels``: :meth:`Catalog.labels`; ``versions``: :meth:`Catalog.versions`."""
+        self.table.set_rows(labels)
+        self.versions.set_versions(versions)
         self._update_buttons()
 
-    def set_indexing(self, on: bool) -> None:
-        self.indexing = on
+    def set_state(self, state: PanelState) -> None:
+        self.state = state
         self._update_buttons()
-
-    def version_applied(self) -> None:
-        """The engine now runs the catalog's active version: the job is over for good."""
-        self._switching = False
-        self.refresh()
-        self.busy_changed.emit(False)
-
-    @property
-    def busy(self) -> bool:
-        return self._running or self._switching
-
-    def refresh(self) -> None:
-        if self.catalog is None:
-            self.table.set_rows([])
-            self.versions.set_versions([])
-        else:
-            self.table.set_rows(self.catalog.labels())
-            rows = self.catalog.versions()
-            self.versions.set_versions(rows)
-            active = next((r for r in rows if r["active"] and r["version"]), None)
-            if active and not self._running and active["metrics"].get("history"):
-                # the active version's own curve, kept in its metrics, when no training of this session is shown
-                self.chart.set_history(active["metrics"]["history"], active["metrics"].get("val_acc_before"))
-        self._update_buttons()
-
-    def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Closing the window: stop the job (a cancelled training changes nothing) and wait for it."""
-        if self.job is not None and self.job.isRunning():
-            self.job.cancel()
-            self.job.wait(timeout_ms)
-
-    def _update_buttons(self) -> None:
-        writable = self.catalog is not None and not getattr(self.catalog, "read_only", False)
-        idle = not self.busy
-        for b in (self.add_button, self.rename_button, self.remove_button):
-            b.setEnabled(writable and idle and (b is self.add_button or self.table.selected() is not None))
-        reason = ("open a library first" if not writable else "the model is loading" if self.engine is None
-                  else "waiting for the indexing to finish" if self.indexing
-                  else "training…" if not idle else "label a folder first" if not self.table.rows else "")
-        self.training.retrain.setEnabled(not reason)
-        self.training.retrain.setToolTip(reason or "Train a new model version on the labelled folders "
-                                                   "(the current one stays active until it is done)")
-        chosen = self.versions.selected_version()
-        self.use_button.setEnabled(writable and idle and self.engine is not None and not self.indexing
-                                   and chosen is not None and chosen != self.versions.active_version())
 
     def note(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(ERROR_STYLE if error else NOTE_STYLE)
         self.message.setText(text)
 
-    # ------------------------------------------------------------------ labels
-
-    def choose_add(self) -> None:
-        """Add…: a folder inside the library, then its label (the folder's name by default)."""
-        if self.catalog is None:
-            return
-        roots = self.catalog.roots()
-        start = str(roots[0].path) if roots else ""
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of your library to label", start)
-        if not folder:
-            return
-        label, ok = QInputDialog.getText(self, "Label the folder", f"Label for the photos in {folder}:",
-                                         text=Path(folder).name)
-        if ok:
-            self.add_label(Path(folder), label)
-
-    def add_label(self, folder: Path, label: str) -> bool:
-        text = " ".join(label.split())
-        if not text:
-            self.note("A label cannot be empty.", error=True)
-            return False
-        try:
-            self.catalog.set_label(folder, text)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            self.note(readable_error(exc), error=True)
-            return False
-        self.refresh()
-        n = len(self.catalog.photos_under(folder))
-        self.note(f"“{text}”: {n:,} indexed photos. Retrain to teach it." if n else
-                  f"“{text}” added, but the folder has no indexed photos yet: index it before training.")
-        return True
-
-    def choose_rename(self) -> None:
-        row = self.table.selected()
-        if row is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename a label",
-                                       f"New name for “{row['label']}” (every folder with this label):",
-                                       text=row["label"])
-        if ok:
-            self.rename_label(row["label"], new)
-
-    def rename_label(self, old: str, new: str) -> bool:
-        text = " ".join(new.split())
-        if not text:
-            self.note("A label cannot be empty.", error=True)
-            return False
-        if text == old:
-            return False
-        try:
-            n = self.catalog.rename_label(old, text)
-        except Exception as exc:  # noqa: BLE001
-            self.note(readable_error(exc), error=True)
-            return False
-        self.refresh()
-        self.note(f"Renamed “{old}” to “{text}” on {n} folder(s). Retrain to learn the new name.")
-        return n > 0
-
-    def remove_selected(self) -> None:
-        row = self.table.selected()
-        if row is not None:
-            self.remove_label(Path(row["folder"]))
-
-    def remove_label(self, folder: Path) -> bool:
-        try:
-            removed = self.catalog.remove_label(folder)
-        except Exception as exc:  # noqa: BLE001
-            self.note(readable_error(exc), error=True)
-            return False
-        self.refresh()
-        self.note(f"Label removed from {folder.name}. The active model keeps it until you retrain." if removed
-                  else f"{folder} has no label.", error=not removed)
-        return removed
-
-    # ------------------------------------------------------------------ training and versions
-
-    def start_training(self) -> None:
-        if self.busy or self.engine is None or self.db_path is None:
-            return
-        self.last_report = None
-        self.chart.clear()
-        self.training.show_result("")
-        self._start(RetrainJob(self.db_path, self.engine, self.train_config))
-        self.job.epoch.connect(self.chart.add_epoch)
-        self.training.show_progress("preparing", 0, 0)
-
-    def use_version(self, number: int) -> None:
-        if self.busy or self.engine is None or self.db_path is None:
-            return
-        self._start(UseVersionJob(self.db_path, self.engine, number))
-        self.training.show_progress("switching", 0, 0)
-
-    def use_selected(self) -> None:
-        number = self.versions.selected_version()
-        if number is not None:
-            self.use_version(number)
-
-    def cancel(self) -> None:
-        if self._running and self.job is not None:
-            self.job.cancel()
-            self.training.cancel.setEnabled(False)
-            self.training.stage.setText("stopping…")
-
-    def _start(self, job) -> None:
-        if self.job is not None:
-            self.job.wait()  # the previous thread has reported; let it return before its object goes
-        self.job = job
-        self._running = True
-        job.progress.connect(self.training.show_progress)
-        job.finished_ok.connect(self._job_done)
-        job.cancelled.connect(self._job_cancelled)
-        job.failed.connect(self._job_failed)
-        job.finished.connect(self._update_buttons)
-        self.training.running(True)
-        job.start()
-        self._update_buttons()
-        self.busy_changed.emit(True)
-
-    def _job_done(self, result) -> None:
-        """The catalog's active version changed: wait (still busy) until the engine runs it."""
-        self._running, self._switching = False, True
-        self.training.running(False)
-        if isinstance(result, int):
-            self.training.show_result(f"Version {result} is active." if result else
-                                      "The untrained model is active (v0).")
-        else:
-            self.last_report = result
-            self.chart.set_before(result.val_acc_before)
-            self.training.show_result(self._report_text(result))
-        self.version_changed.emit()
-
-    def _report_text(self, report) -> str:
-        n_val = next((v["metrics"].get("n_val") for v in (self.catalog.versions() if self.catalog else [])
-                      if v["version"] == report.version), None)
-        held = f" on {n_val} held-out photos" if n_val else ""
-        return (f"<b>Held-out accuracy{held}: {_percent(report.val_acc_before)} → "
-                f"{_percent(report.val_acc_after)}</b><br>Version {report.version} is active: "
-                f"{html.escape(', '.join(f'{k} ({v})' for k, v in report.labels.items()))}; "
-                f"{len(report.history)} epochs in {report.seconds.get('total', 0):.0f} s.")
-
-    def _job_cancelled(self) -> None:
-        self._job_ended()
-        active = self.catalog.active_version() if self.catalog else 0
-        self.training.show_result(f"Cancelled: nothing changed, v{active} is still active.")
-
-    def _job_failed(self, message: str) -> None:
-        self._job_ended()
-        self.training.show_result(message, error=True)
-
-    def _job_ended(self) -> None:
-        self._running = False
-        self.training.running(False)
-        self.refresh()
-        self.busy_changed.emit(False)
+    def _update_buttons(self) -> None:
+        writable, model_ready, indexing = self.state.writable, self.state.model_ready, self.state.indexing
+        idle = not self.state.busy
+        for b in (self.add_button, self.rename_button, self.remove_button):
+            b.setEnabled(writable and idle and (b is self.add_button or self.table.selected() is not None))
+        reason = ("open a library first" if not writable else "the model is loading" if not model_ready
+                  else "waiting for the indexing to finish" if indexing
+                  else "training…" if not idle else "label a folder first" if not self.table.rows else "")
+        self.training.retrain.setEnabled(not reason)
+        self.training.retrain.setToolTip(reason or "Train a new model version on the labelled folders "
+                                                   "(the current one stays active until it is done)")
+        chosen = self.versions.selected_version()
+        self.use_button.setEnabled(writable and idle and model_ready and not indexing
+                                   and chosen is not None and chosen != self.versions.active_version())

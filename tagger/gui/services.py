@@ -1,4 +1,4 @@
-"""Background work for the GUI: the engine/search service thread, indexing jobs, thumbnail and preview loaders.
+"""Background work for the GUI: the engine/search service thread, indexing jobs, the details preview loader.
 
 Nothing here decides anything about photos: it runs the core (:mod:`tagger.engine.core`, :mod:`tagger.library.indexer`,
 :mod:`tagger.library.search`) off the GUI thread and turns results into Qt signals. Each thread opens its own catalog
@@ -18,27 +18,10 @@ from tagger.progress import Cancelled
 
 
 def readable_error(exc: BaseException) -> str:
-    """One line a person can act on, never a traceback."""
-    import errno
-    import sqlite3
+    """One line a person can act on, never a traceback: the same rule as the CLI's (``tagger.errors``)."""
+    from tagger.errors import describe
 
-    from tagger.engine.manifest import IntegrityError
-    from tagger.engine.model_store import ModelError
-    from tagger.library.catalog import CatalogError
-    from tagger.training.retrain import RetrainError
-    from tagger.training.versions import VersionError
-
-    if isinstance(exc, (CatalogError, ModelError, IntegrityError, RetrainError, VersionError)):
-        return str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-        return "The catalog is locked by another Tagger (or another program). Close it and try again."
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return "The disk is full: free some space, then run the indexing again (it resumes where it stopped)."
-    if isinstance(exc, FileNotFoundError):
-        return f"Not found: {exc.filename or exc}"
-    if isinstance(exc, PermissionError):
-        return f"Permission denied: {exc.filename or exc}"
-    return f"{type(exc).__name__}: {exc}"
+    return describe(exc)
 
 
 class EngineService(QObject):
@@ -78,7 +61,7 @@ class EngineService(QObject):
             self._activate_version(catalog)  # search, clouds and indexing all use the catalog's active version
             self.library = Library(catalog, self.engine)
             self.engine_ready.emit(self.engine)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:
             traceback.print_exc()
             self.engine_failed.emit(readable_error(exc))
 
@@ -94,7 +77,7 @@ class EngineService(QObject):
             return
         try:
             self._activate_version(self.library.catalog)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.notice.emit(readable_error(exc))
         self.version_changed.emit(self.engine.version)
 
@@ -104,7 +87,7 @@ class EngineService(QObject):
             return
         try:
             self.search_done.emit(seq, self.library.search(text, limit=100_000, folder=folder))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 
     @Slot(int, int)
@@ -113,7 +96,7 @@ class EngineService(QObject):
             return
         try:
             self.search_done.emit(seq, self.library.similar(photo_id, limit=500))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 
     @Slot(int, object)
@@ -124,7 +107,7 @@ class EngineService(QObject):
             ids = list(photo_ids) if photo_ids is not None else self.library.table().ids.tolist()
             sample = ids if len(ids) <= 5000 else ids[:: max(1, len(ids) // 5000)]  # a big library: sample it
             self.cloud_done.emit(seq, self.library.tag_cloud(sample, limit=40))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 
 
@@ -164,18 +147,16 @@ class CatalogJob(QThread):
             self.finished_ok.emit(result)
         except Cancelled:
             self.cancelled.emit()
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:
             _log_unexpected(exc)
             self.failed.emit(readable_error(exc))
 
 
 def _log_unexpected(exc: BaseException) -> None:
-    """A bug's traceback goes to stderr for the report; the user's own mistakes ("label a folder first") do not."""
-    from tagger.library.catalog import CatalogError
-    from tagger.training.retrain import RetrainError
-    from tagger.training.versions import VersionError
+    """A bug's traceback goes to stderr for the report; expected failures ("label a folder first") do not."""
+    from tagger.errors import user_message
 
-    if not isinstance(exc, (CatalogError, RetrainError, VersionError)):
+    if user_message(exc) is None:
         traceback.print_exception(exc)
 
 
@@ -197,26 +178,14 @@ class IndexJob(CatalogJob):
 
 def _sidecar_writer(catalog, engine):
     """With keyword writing on, the indexer writes each new photo's keywords to its XMP sidecar."""
+    from tagger.gui.session import keyword_models
     from tagger.library.keyword_sync import sidecar_writer
 
-    version = getattr(engine, "version", None)
-    return sidecar_writer(catalog, [engine.model_id] + ([version.model_id] if version is not None else []))
+    return sidecar_writer(catalog, keyword_models(engine))
 
 
 class ImageSignals(QObject):
     loaded = Signal(object, QImage)  # key, image (null image if it could not be read)
-
-
-class ThumbnailTask(QRunnable):
-    """Reads one cached thumbnail (a small JPEG) into a QImage off the GUI thread."""
-
-    def __init__(self, key: object, path: Path, signals: ImageSignals):
-        super().__init__()
-        self.key, self.path, self.signals = key, path, signals
-
-    def run(self) -> None:
-        image = QImage(str(self.path))
-        self.signals.loaded.emit(self.key, image)
 
 
 class PreviewTask(QRunnable):

@@ -15,8 +15,8 @@ from tagger.gui.services import CatalogJob
 
 
 def private_engine(engine):
-    """The job's own engine (:meth:`tagger.engine.core.Engine.twin`): training runs against the base model and a rollback
-    re-projects under it, while the shared engine keeps serving the active version until the job is done."""
+    """The job's own engine (:meth:`tagger.engine.core.Engine.twin`): training runs against the base model and a
+    rollback re-projects under it, while the shared engine keeps serving the active version until the job is done."""
     return engine.twin()
 
 

@@ -56,7 +56,7 @@ class TagCloud(QTextBrowser):
             return
         top = max(t.weight for t in tags) or 1.0
         spans = []
-        for i, t in enumerate(sorted(tags, key=lambda t: t.tag)):
+        for t in sorted(tags, key=lambda t: t.tag):
             size = 11 + round(15 * (t.weight / top) ** 0.7)
             shade = 120 + round(135 * (t.weight / top) ** 0.5)
             spans.append(f"<a href='tag:{html.escape(t.tag, quote=True)}' style='font-size:{size}px; "
@@ -115,7 +115,8 @@ class DetailsPanel(QWidget):
         layout.addLayout(row)
         buttons = QHBoxLayout()
         self.similar_button = QPushButton("Find similar")
-        self.similar_button.clicked.connect(lambda: self.photo_id is not None and self.similar_requested.emit(self.photo_id))
+        self.similar_button.clicked.connect(
+            lambda: self.photo_id is not None and self.similar_requested.emit(self.photo_id))
         open_button = QPushButton("Open")
         open_button.clicked.connect(lambda: self.photo_id is not None and self.open_requested.emit(self.photo_id))
         reveal = QPushButton("Show in folder")
@@ -158,9 +159,9 @@ class DetailsPanel(QWidget):
                                              Qt.TransformationMode.SmoothTransformation))
 
     def _add(self) -> None:
-        text = " ".join(self.new_tag.text().split())
-        if text and self.photo_id is not None:
-            self.user_tag_added.emit(self.photo_id, text)
+        """The text as typed: the details controller tidies it (one rule with the command line) or ignores it."""
+        if self.photo_id is not None:
+            self.user_tag_added.emit(self.photo_id, self.new_tag.text())
         self.new_tag.clear()
 
     def _remove(self) -> None:

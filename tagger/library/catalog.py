@@ -17,132 +17,21 @@ import os
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
+from tagger.fileio import atomic_write_bytes
+from tagger.library import schema
+from tagger.library.catalog_common import CatalogError, chunks
+from tagger.library.catalog_health import Health
+from tagger.library.catalog_tags import UserTags
+from tagger.library.catalog_training import LabelsAndVersions
+from tagger.library.schema import SCHEMA_VERSION
 from tagger.paths import default_db_path
-
-
-class CatalogError(RuntimeError):
-    """The catalog cannot be used (newer schema, locked, damaged, unwritable); the message says what to do."""
-
-
-def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run DDL statement by statement: ``executescript`` would COMMIT the migration's transaction half-way."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def _migration_1(conn: sqlite3.Connection) -> None:
-    _script(
-        conn,
-        """
-        CREATE TABLE roots (
-            id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL,
-            path_bytes BLOB NOT NULL UNIQUE,
-            added_at REAL NOT NULL
-        );
-        CREATE TABLE photos (
-            id INTEGER PRIMARY KEY,
-            root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
-            path_key BLOB NOT NULL,
-            rel_path TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            hash TEXT,
-            width INTEGER,
-            height INTEGER,
-            format TEXT,
-            taken_at TEXT,
-            status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'gone')),
-            reason TEXT,
-            indexed_at REAL NOT NULL,
-            UNIQUE (root_id, path_key)
-        );
-        CREATE INDEX photos_hash ON photos(hash);
-        CREATE INDEX photos_status ON photos(status);
-        CREATE TABLE features (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            backbone TEXT NOT NULL,
-            features BLOB NOT NULL,
-            top_classes BLOB NOT NULL,
-            top_probs BLOB NOT NULL,
-            PRIMARY KEY (photo_id, backbone)
-        ) WITHOUT ROWID;
-        CREATE TABLE embeddings (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            vector BLOB NOT NULL,
-            PRIMARY KEY (photo_id, model)
-        ) WITHOUT ROWID;
-        CREATE INDEX embeddings_model ON embeddings(model);
-        CREATE TABLE auto_tags (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            model TEXT NOT NULL,
-            tag TEXT NOT NULL,
-            weight REAL NOT NULL,
-            PRIMARY KEY (photo_id, model, tag)
-        ) WITHOUT ROWID;
-        CREATE TABLE user_tags (
-            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-            tag TEXT NOT NULL,
-            source TEXT NOT NULL DEFAULT 'user',
-            added_at REAL NOT NULL,
-            PRIMARY KEY (photo_id, tag)
-        ) WITHOUT ROWID;
-        CREATE INDEX user_tags_tag ON user_tags(tag);
-        CREATE TABLE settings (
-            key TEXT PRIMARY KEY,
-            value TEXT NOT NULL
-        );
-        """
-    )
-
-
-def _migration_2(conn: sqlite3.Connection) -> None:
-    """Folder labels (retraining) and trained model versions."""
-    _script(
-        conn,
-        """
-        CREATE TABLE labels (
-            id INTEGER PRIMARY KEY,
-            root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
-            folder_key BLOB NOT NULL,
-            label TEXT NOT NULL,
-            added_at REAL NOT NULL,
-            UNIQUE (root_id, folder_key)
-        );
-        CREATE TABLE model_versions (
-            id INTEGER PRIMARY KEY,
-            base_model TEXT NOT NULL,
-            model TEXT NOT NULL UNIQUE,
-            folder TEXT NOT NULL,
-            labels TEXT NOT NULL,
-            metrics TEXT NOT NULL,
-            created_at REAL NOT NULL
-        );
-        INSERT OR IGNORE INTO settings (key, value) VALUES ('active_version', '0')
-        """,
-    )
-
-
-def _migration_3(conn: sqlite3.Connection) -> None:
-    """Keywords from files (XMP/IPTC): the fingerprint of each photo's sidecars when its keywords were last read.
-
-    NULL (every photo of an older catalog) means "never read", so the next index run reads the keywords of every
-    known photo once (file read, no decoding)."""
-    _script(conn, "ALTER TABLE photos ADD COLUMN sidecar_sig TEXT")
-
-
-# Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 
 @dataclass(frozen=True)
@@ -203,24 +92,11 @@ class EmbeddingTable:
     top_probs: np.ndarray  # (N, T) float32
 
 
-MAX_LABEL_CHARS = 200
-
-
-def clean_label(text: str) -> str:
-    """One rule for every way a label comes in (CLI, GUI): spaces collapsed, not empty, not absurdly long."""
-    label = " ".join(str(text).split())
-    if not label:
-        raise CatalogError("a label cannot be empty")
-    if len(label) > MAX_LABEL_CHARS:
-        raise CatalogError(f"a label is at most {MAX_LABEL_CHARS} characters")
-    return label
-
-
 def display_path(path_key: bytes) -> str:
     return path_key.decode("utf-8", errors="replace")
 
 
-class Catalog:
+class Catalog(UserTags, LabelsAndVersions, Health):
     """A handle on one catalog file. Not shared between threads: open one per thread (SQLite's rule)."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path):
@@ -233,7 +109,9 @@ class Catalog:
     @classmethod
     def open(cls, path: Path | str | None = None, *, migrate: bool = True) -> Catalog:
         """Open (creating if needed) and bring the schema up to date; refuse a catalog from a newer Tagger."""
-        path = Path(path) if path is not None else default_db_path()
+        # absolute once, here: model versions and thumbnails are stored beside the catalog by path, and a relative
+        # one would point elsewhere when the next command runs from another directory
+        path = Path(path).absolute() if path is not None else default_db_path()
         read_only = path.exists() and not _writable(path)
         try:
             if not read_only:
@@ -260,7 +138,7 @@ class Catalog:
                 if version > 0:
                     backup_catalog(conn, path, version)
                 conn.execute("PRAGMA journal_mode = WAL")
-                _migrate(conn, version)
+                schema.migrate(conn, version)
             elif version == SCHEMA_VERSION:
                 try:
                     conn.execute("PRAGMA journal_mode = WAL")
@@ -297,6 +175,18 @@ class Catalog:
     def thumbnail_path(self, content_hash: str) -> Path:
         return self.thumbnail_dir / content_hash[:2] / f"{content_hash}.jpg"
 
+    def save_thumbnail(self, content_hash: str, jpeg: bytes) -> bool:
+        """Store a photo's thumbnail atomically (thumbnails are named by content, so a present one is never rewritten).
+        Thumbnails are a cache: a full or read-only disk returns False instead of stopping the caller."""
+        path = self.thumbnail_path(content_hash)
+        if path.exists():
+            return True
+        try:
+            atomic_write_bytes(path, jpeg, fsync=False)
+        except OSError:
+            return False
+        return True
+
     def transaction(self):
         """``with catalog.transaction():`` - one atomic unit (BEGIN IMMEDIATE … COMMIT, rollback on error)."""
         if self.read_only:
@@ -318,7 +208,8 @@ class Catalog:
         return Root(cur.lastrowid, resolved)
 
     def roots(self) -> list[Root]:
-        return [Root(i, Path(os.fsdecode(b))) for i, b in self.db.execute("SELECT id, path_bytes FROM roots ORDER BY id")]
+        return [Root(i, Path(os.fsdecode(b)))
+                for i, b in self.db.execute("SELECT id, path_bytes FROM roots ORDER BY id")]
 
     def remove_root(self, root_id: int) -> None:
         with self.transaction():
@@ -410,7 +301,8 @@ class Catalog:
 
     def _put_vectors(self, pid: int, r: PhotoRecord, backbone: str, model: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO features (photo_id, backbone, features, top_classes, top_probs) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO features (photo_id, backbone, features, top_classes, top_probs) "
+            "VALUES (?, ?, ?, ?, ?)",
             [pid, backbone, np.asarray(r.features, np.float16).tobytes(), np.asarray(r.top_classes, np.int16).tobytes(),
              np.asarray(r.top_probs, np.float16).tobytes()],
         )
@@ -476,16 +368,18 @@ class Catalog:
     def features(self, photo_ids: Sequence[int], backbone: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids found, (n, F) float32 features) for the given photos."""
         out_ids, blobs = [], []
-        for chunk in _chunks(list(photo_ids), 500):
+        for chunk in chunks(list(photo_ids), 500):
             for pid, blob in self.db.execute(
-                f"SELECT photo_id, features FROM features WHERE backbone = ? AND photo_id IN ({','.join('?' * len(chunk))})",
+                "SELECT photo_id, features FROM features "
+                f"WHERE backbone = ? AND photo_id IN ({','.join('?' * len(chunk))})",
                 [backbone, *chunk],
             ):
                 out_ids.append(pid)
                 blobs.append(blob)
         if not blobs:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        return np.asarray(out_ids, np.int64), np.frombuffer(b"".join(blobs), np.float16).reshape(len(blobs), -1).astype(np.float32)
+        return (np.asarray(out_ids, np.int64),
+                np.frombuffer(b"".join(blobs), np.float16).reshape(len(blobs), -1).astype(np.float32))
 
     def feature_chunks(self, backbone: str, photo_ids: Sequence[int] | None = None,
                        chunk: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -504,7 +398,7 @@ class Catalog:
         wanted = np.unique(np.asarray(photo_ids, np.int64)).tolist()
         for lo in range(0, len(wanted), chunk):
             rows = []
-            for part in _chunks(wanted[lo:lo + chunk], 500):
+            for part in chunks(wanted[lo:lo + chunk], 500):
                 rows += self.db.execute(sql.format(f"f.photo_id IN ({','.join('?' * len(part))})"),
                                         [backbone, *part]).fetchall()
             if rows:
@@ -522,7 +416,7 @@ class Catalog:
     def lowest_auto_tag_weights(self, model: str, photo_ids: Sequence[int]) -> dict[int, float]:
         """Each photo's weakest stored automatic tag: the bar a trained label must clear to join its tags."""
         out: dict[int, float] = {}
-        for chunk in _chunks(list(photo_ids), 500):
+        for chunk in chunks(list(photo_ids), 500):
             out.update(self.db.execute(
                 f"SELECT photo_id, MIN(weight) FROM auto_tags WHERE model = ? "
                 f"AND photo_id IN ({','.join('?' * len(chunk))}) GROUP BY photo_id", [model, *chunk]).fetchall())
@@ -544,7 +438,7 @@ class Catalog:
     def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, Path]:
         roots = {r.id: r for r in self.roots()}
         out = {}
-        for chunk in _chunks(list(photo_ids), 500):
+        for chunk in chunks(list(photo_ids), 500):
             for pid, rid, key in self.db.execute(
                 f"SELECT id, root_id, path_key FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk
             ):
@@ -577,185 +471,14 @@ class Catalog:
 
     def auto_tags(self, photo_ids: Sequence[int], model: str) -> dict[int, list[tuple[str, float]]]:
         out: dict[int, list[tuple[str, float]]] = {}
-        for chunk in _chunks(list(photo_ids), 500):
+        for chunk in chunks(list(photo_ids), 500):
             for pid, tag, w in self.db.execute(
-                f"SELECT photo_id, tag, weight FROM auto_tags WHERE model = ? AND photo_id IN ({','.join('?' * len(chunk))}) "
+                "SELECT photo_id, tag, weight FROM auto_tags "
+                f"WHERE model = ? AND photo_id IN ({','.join('?' * len(chunk))}) "
                 "ORDER BY photo_id, weight DESC", [model, *chunk]
             ):
                 out.setdefault(pid, []).append((tag, w))
         return out
-
-    # ------------------------------------------------------------------ user tags
-
-    def add_user_tag(self, photo_id: int, tag: str, source: str = "user") -> None:
-        with self.transaction():
-            self.db.execute("INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, ?, ?)",
-                            [photo_id, tag, source, time.time()])
-
-    def remove_user_tag(self, photo_id: int, tag: str) -> bool:
-        with self.transaction():
-            cur = self.db.execute("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?", [photo_id, tag])
-        return cur.rowcount > 0
-
-    def set_file_keywords(self, photo_id: int, keywords: Sequence[str] | None, sidecar_sig: str | None) -> None:
-        """Make the photo's 'xmp' user tags equal the keywords its file and sidecars carry now.
-
-        Only the 'xmp' source is touched: a tag the user added in Tagger is never replaced or removed, a keyword
-        that left the file leaves the catalog. ``keywords`` None keeps the tags (they could not be read);
-        ``sidecar_sig`` is remembered so an unchanged photo whose sidecar changed is noticed without decoding."""
-        with self.transaction():
-            if keywords is not None:
-                now = {t.casefold(): t for t in keywords}
-                have = {t.casefold(): (t, src) for t, src in self.db.execute(
-                    "SELECT tag, source FROM user_tags WHERE photo_id = ?", [photo_id])}
-                self.db.conn.executemany(
-                    "DELETE FROM user_tags WHERE photo_id = ? AND tag = ? AND source = 'xmp'",
-                    [(photo_id, t) for cf, (t, src) in have.items() if src == "xmp" and cf not in now])
-                t0 = time.time()
-                self.db.conn.executemany(
-                    "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, 'xmp', ?)",
-                    [(photo_id, t, t0) for cf, t in now.items() if cf not in have])
-            if sidecar_sig is not None:
-                self.db.execute("UPDATE photos SET sidecar_sig = ? WHERE id = ?", [sidecar_sig, photo_id])
-
-    def user_tags_with_source(self, photo_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
-        """(tag, source) per photo; source is 'user' (added in Tagger) or 'xmp' (read from the file's keywords)."""
-        out: dict[int, list[tuple[str, str]]] = {}
-        for chunk in _chunks(list(photo_ids), 500):
-            for pid, tag, source in self.db.execute(
-                f"SELECT photo_id, tag, source FROM user_tags WHERE photo_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY tag", chunk
-            ):
-                out.setdefault(pid, []).append((tag, source))
-        return out
-
-    def user_tag_counts(self, source: str | None = None) -> list[tuple[str, int]]:
-        """Each user tag (of one source, or all) with its number of indexed photos, most used first."""
-        sql = ("SELECT u.tag, COUNT(*) FROM user_tags u JOIN photos p ON p.id = u.photo_id "
-               "WHERE p.status = 'indexed'" + (" AND u.source = ?" if source else "") +
-               " GROUP BY u.tag ORDER BY COUNT(*) DESC, u.tag")
-        return [(t, n) for t, n in self.db.execute(sql, [source] if source else [])]
-
-    def photos_tagged(self, tags: Sequence[str]) -> list[tuple[int, str]]:
-        """(photo id, tag) of indexed photos carrying any of ``tags`` as a user tag (any source)."""
-        out = []
-        for chunk in _chunks(list(tags), 500):
-            out += self.db.execute(
-                f"SELECT u.photo_id, u.tag FROM user_tags u JOIN photos p ON p.id = u.photo_id "
-                f"WHERE p.status = 'indexed' AND u.tag IN ({','.join('?' * len(chunk))}) ORDER BY u.photo_id, u.tag",
-                chunk).fetchall()
-        return [(int(p), t) for p, t in out]
-
-    def user_tags(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
-        out: dict[int, list[str]] = {}
-        for chunk in _chunks(list(photo_ids), 500):
-            for pid, tag in self.db.execute(
-                f"SELECT photo_id, tag FROM user_tags WHERE photo_id IN ({','.join('?' * len(chunk))}) ORDER BY tag", chunk
-            ):
-                out.setdefault(pid, []).append(tag)
-        return out
-
-    # ------------------------------------------------------------------ labels (folders the user named)
-
-    def set_label(self, folder: Path | str, label: str) -> None:
-        """Name a folder (recursively): its photos teach Tagger ``label`` at the next training."""
-        label = clean_label(label)
-        loc = self.locate(folder)
-        if loc is None:
-            raise CatalogError(f"{folder} is not inside a library folder: index it first")
-        root, key = loc
-        with self.transaction():
-            self.db.execute(
-                "INSERT INTO labels (root_id, folder_key, label, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (root_id, folder_key) DO UPDATE SET label = excluded.label",
-                [root.id, key, label, time.time()])
-
-    def remove_label(self, folder: Path | str) -> bool:
-        loc = self.locate(folder)
-        if loc is None:
-            return False
-        root, key = loc
-        with self.transaction():
-            cur = self.db.execute("DELETE FROM labels WHERE root_id = ? AND folder_key = ?", [root.id, key])
-        return cur.rowcount > 0
-
-    def rename_label(self, old: str, new: str) -> int:
-        """Rename a label on every folder that carries it; returns how many folders changed."""
-        new = clean_label(new)
-        with self.transaction():
-            return self.db.execute("UPDATE labels SET label = ? WHERE label = ?", [new, old]).rowcount
-
-    def labels(self) -> list[dict]:
-        """Each labelled folder with its label and how many indexed photos it holds."""
-        roots = {r.id: r for r in self.roots()}
-        out = []
-        for lid, rid, key, label in self.db.execute(
-                "SELECT id, root_id, folder_key, label FROM labels ORDER BY label, id"):
-            folder = roots[rid].absolute(bytes(key)) if key else roots[rid].path
-            out.append({"id": lid, "label": label, "folder": folder, "photos": len(self.photos_under(folder))})
-        return out
-
-    def labelled_photos(self) -> list[tuple[int, str]]:
-        """(photo id, label) of every indexed photo under a labelled folder; the deepest labelled folder wins."""
-        roots = {r.id: r for r in self.roots()}
-        best: dict[int, tuple[int, str]] = {}
-        for rid, key, label in self.db.execute("SELECT root_id, folder_key, label FROM labels"):
-            folder = roots[rid].absolute(bytes(key)) if key else roots[rid].path
-            depth = len(bytes(key))
-            for pid in self.photos_under(folder):
-                if pid not in best or depth > best[pid][0]:
-                    best[pid] = (depth, label)
-        return sorted((pid, label) for pid, (_, label) in best.items())
-
-    # ------------------------------------------------------------------ model versions
-
-    def add_version(self, number: int, base_model: str, model: str, folder: Path, labels: Sequence[str],
-                    metrics: dict, activate: bool = True) -> int:
-        """Record a finished version and (by default) make it the active one, in ONE transaction: the last step of
-        training, so a kill before it leaves the previous model active and a kill after it leaves the new one."""
-        import json
-
-        with self.transaction():
-            cur = self.db.execute(
-                "INSERT INTO model_versions (id, base_model, model, folder, labels, metrics, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [number, base_model, model, str(folder), json.dumps(list(labels)), json.dumps(metrics), time.time()])
-            if activate:
-                self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('active_version', ?)",
-                                [str(cur.lastrowid)])
-        return cur.lastrowid
-
-    def next_version(self) -> int:
-        return int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM model_versions").fetchone()[0])
-
-    def version_models(self) -> set[str]:
-        """Model ids of every recorded version (anything else stored under a trained id is an abandoned run)."""
-        return {r[0] for r in self.db.execute("SELECT model FROM model_versions")}
-
-    def stored_models(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT DISTINCT model FROM embeddings")}
-
-    def versions(self) -> list[dict]:
-        import json
-
-        active = self.active_version()
-        out = [{"version": 0, "model": None, "base_model": None, "folder": None, "labels": [], "metrics": {},
-                "created_at": None, "active": active == 0}]
-        for vid, base, model, folder, labels, metrics, created in self.db.execute(
-                "SELECT id, base_model, model, folder, labels, metrics, created_at FROM model_versions ORDER BY id"):
-            out.append({"version": vid, "model": model, "base_model": base, "folder": Path(folder),
-                        "labels": json.loads(labels), "metrics": json.loads(metrics), "created_at": created,
-                        "active": vid == active})
-        return out
-
-    def active_version(self) -> int:
-        return int(self.get_setting("active_version", "0") or 0)
-
-    def use_version(self, version: int) -> None:
-        """Switch the active model version (0: the untrained model); one row, one transaction."""
-        if version != 0 and not self.db.execute("SELECT 1 FROM model_versions WHERE id = ?", [version]).fetchone():
-            raise CatalogError(f"there is no model version {version} (see `tagger models`)")
-        self.set_setting("active_version", str(version))
 
     # ------------------------------------------------------------------ status
 
@@ -779,49 +502,6 @@ class Catalog:
     def set_setting(self, key: str, value: str) -> None:
         with self.transaction():
             self.db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
-
-    # ------------------------------------------------------------------ health (tagger doctor)
-
-    _PHOTO_CHILDREN = ("features", "embeddings", "auto_tags", "user_tags")
-
-    def integrity_problems(self) -> list[str]:
-        """SQLite's own check of every page and index ([] when healthy)."""
-        rows = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
-        return [] if rows == ["ok"] else rows
-
-    def orphan_rows(self) -> dict[str, int]:
-        """Rows whose photo (or root) no longer exists, per table: debris a crash or an old bug could leave."""
-        out = {t: self.db.execute(f"SELECT COUNT(*) FROM {t} WHERE photo_id NOT IN (SELECT id FROM photos)").fetchone()[0]
-               for t in self._PHOTO_CHILDREN}
-        out["photos"] = self.db.execute("SELECT COUNT(*) FROM photos WHERE root_id NOT IN (SELECT id FROM roots)"
-                                        ).fetchone()[0]
-        return {t: n for t, n in out.items() if n}
-
-    def delete_orphan_rows(self) -> dict[str, int]:
-        with self.transaction():
-            out = {"photos": self.db.execute("DELETE FROM photos WHERE root_id NOT IN (SELECT id FROM roots)").rowcount}
-            for t in self._PHOTO_CHILDREN:
-                out[t] = self.db.execute(f"DELETE FROM {t} WHERE photo_id NOT IN (SELECT id FROM photos)").rowcount
-        return {t: n for t, n in out.items() if n}
-
-    def rebuild_indexes(self, vacuum: bool = False) -> None:
-        """REINDEX rebuilds every index from its table (the repair for index-only corruption); VACUUM then rewrites
-        the file from the tables (pages lost to the free list). Both are transactional: a kill changes nothing."""
-        if self.read_only:
-            self.transaction()  # raises the read-only error
-        self.db.execute("REINDEX")
-        if vacuum:
-            self.db.execute("VACUUM")
-
-    def photo_files(self, status: str = "indexed") -> list[tuple[int, int, bytes, str | None]]:
-        """(id, root id, path key, content hash) of every photo with ``status``."""
-        return [(i, r, bytes(k), h) for i, r, k, h in self.db.execute(
-            "SELECT id, root_id, path_key, hash FROM photos WHERE status = ? ORDER BY id", [status])]
-
-    def known_hashes(self) -> set[str]:
-        """Content hashes of every photo row (any status: a gone photo may come back and reuse its thumbnail)."""
-        return {h for (h,) in self.db.execute("SELECT DISTINCT hash FROM photos WHERE hash IS NOT NULL")}
-
 
 class _Transaction:
     def __init__(self, conn: sqlite3.Connection):
@@ -892,19 +572,6 @@ def catalog_backups(path: Path) -> list[Path]:
     return sorted(path.parent.glob(f"{glob.escape(path.stem)}.backup-schema*.db"), key=lambda p: p.stat().st_mtime)
 
 
-def _migrate(conn: sqlite3.Connection, version: int) -> None:
-    """Apply each pending migration in its own transaction, bumping user_version with it."""
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[target - 1](conn)
-            conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-
 def _feature_arrays(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n = len(rows)
     ids = np.fromiter((r[0] for r in rows), np.int64, n)
@@ -914,6 +581,4 @@ def _feature_arrays(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return ids, feats, classes, probs
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for lo in range(0, len(items), size):
-        yield items[lo:lo + size]
+

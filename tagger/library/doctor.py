@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tagger import fileio
 from tagger.library.catalog import Catalog, catalog_backups
 
 _THUMB_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
@@ -171,7 +172,6 @@ def _thumbnails(catalog: Catalog, report: DoctorReport, repair: bool) -> None:
 
 def _remake_thumbnail(catalog: Catalog, root, key: bytes, content_hash: str) -> bool:
     from tagger.engine.imageio import ImageDecodeError, Preprocessing, decode_photo
-    from tagger.library.indexer import content_hash as hash_of
 
     if root is None:
         return False
@@ -180,18 +180,13 @@ def _remake_thumbnail(catalog: Catalog, root, key: bytes, content_hash: str) -> 
             data = fh.read()
     except OSError:
         return False
-    if hash_of(data) != content_hash:
+    if fileio.content_hash(data) != content_hash:
         return False  # the file changed since it was indexed: `tagger index` will re-index it
     try:
         thumb = decode_photo(data, Preprocessing()).thumbnail
     except ImageDecodeError:
         return False
-    path = catalog.thumbnail_path(content_hash)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(thumb)
-    os.replace(tmp, path)
-    return True
+    return catalog.save_thumbnail(content_hash, thumb)
 
 
 def _labels(catalog: Catalog, report: DoctorReport, repair: bool) -> None:

@@ -39,7 +39,8 @@ class WriteSettings:
         if not self.enabled:
             return "off (your photo folders are only read)"
         auto = f", automatic tags >= {self.auto_threshold:g}" if self.auto_threshold is not None else ""
-        return f"ON: your tags{auto} go to XMP sidecars ({self.to_json()['sidecar_name']}); image files are never touched"
+        return (f"ON: your tags{auto} go to XMP sidecars ({self.to_json()['sidecar_name']}); "
+                "image files are never touched")
 
 
 def load_settings(catalog: Catalog) -> WriteSettings:
@@ -134,7 +135,7 @@ def export_keywords(catalog: Catalog, photo_ids: Sequence[int] | None = None, *,
             words, auto = wanted[pid]
             try:
                 result = write_keywords(path, words, auto, settings.naming, keep_auto=keep_auto)
-            except Exception as exc:  # noqa: BLE001 - one photo's problem must not stop the export
+            except Exception as exc:
                 report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
                 continue
             if result.status == "written":

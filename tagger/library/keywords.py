@@ -168,7 +168,7 @@ def _png_xmp_through_pillow(data: bytes) -> bytes | None:
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as img:
             xmp = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
-    except Exception:  # noqa: BLE001 - a broken PNG simply has no readable keywords
+    except Exception:
         return None
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")

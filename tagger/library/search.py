@@ -118,7 +118,7 @@ class Library:
         A query that WordNet knows as one concept ("grand piano", "sea horse") or that is a trained label
         ("grandma's house") is scored as one label; otherwise ("boats at sunset") each content word is scored and the
         scores are averaged, so every word must fit. A trained label mixes in the active version's embeddings
-        (:meth:`tagger.training.versions.ModelVersion.label_scores`); every other word keeps the zero-training score.
+        (:meth:`tagger.engine.version.ModelVersion.label_scores`); every other word keeps the zero-training score.
         """
         from tagger.engine.wordnet import wordnet
 
@@ -195,7 +195,8 @@ class Library:
         thinned out (maximal marginal relevance over word vectors) so the cloud says more than one thing."""
         stored = self.catalog.auto_tags(photo_ids, self.engine.model_id)
         version = self.engine.version
-        if version is not None:  # trained labels compete with the vocabulary on the same scale (tagger.training.retrain)
+        # Trained labels compete with the vocabulary on the same scale (tagger.training.retrain).
+        if version is not None:
             for pid, tags in self.catalog.auto_tags(photo_ids, version.model_id).items():
                 merged = sorted(stored.get(pid, []) + tags, key=lambda tw: -tw[1])
                 stored[pid] = merged[:max(len(stored.get(pid, [])), 1)]

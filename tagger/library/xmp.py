@@ -22,6 +22,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from tagger.errors import TaggerError
+
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 X = "adobe:ns:meta/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -80,7 +82,7 @@ _NEW_PACKET = (
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-class XmpError(ValueError):
+class XmpError(TaggerError, ValueError):
     """A packet that cannot be read (or safely rewritten); ``str()`` is a reason for people."""
 
 

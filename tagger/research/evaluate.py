@@ -12,19 +12,25 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tagger.engine.imageio import IMAGE_SUFFIXES
-from tagger.engine.scoring import TAG_DELTA, LabelSet, hits_at
+from tagger.engine.scoring import TAG_DELTA, LabelSet, harmonic_mean, hits_at
 from tagger.engine.semantics import is_imagenet_label
 from tagger.engine.vectors import unit
+from tagger.errors import TaggerError
+from tagger.training.calibration import calibrate, combine
+from tagger.training.trainer import TrainConfig, TrainingSet, labels_vocabulary_negatives, train_head
+
+if TYPE_CHECKING:
+    from tagger.engine.core import Embedded
 
 KS = (1, 2, 5, 10, 20)
 
 
-class DatasetError(ValueError):
+class DatasetError(TaggerError, ValueError):
     """The data set description is inconsistent (missing folders, empty lists); the message says what to fix."""
 
 
@@ -37,11 +43,15 @@ class Dataset:
     @property
     def labels(self) -> list[str]:
         """Distinct label texts, sorted: several folders may share one label (Faces, Faces_easy -> face)."""
-        return sorted(set(self.folder_labels[f.split("/", 1)[0]] for f in self.files))
+        return sorted(set(self.label_of(f) for f in self.files))
+
+    def label_of(self, file: str) -> str:
+        """The label of a "folder/file" path: its folder's."""
+        return self.folder_labels[file.split("/", 1)[0]]
 
     def truth(self) -> np.ndarray:
         index = {label: i for i, label in enumerate(self.labels)}
-        return np.array([index[self.folder_labels[f.split("/", 1)[0]]] for f in self.files], np.int64)
+        return np.array([index[self.label_of(f)] for f in self.files], np.int64)
 
 
 def read_dataset(root: Path, labels_file: Path | None = None, images_file: Path | None = None) -> Dataset:
@@ -149,7 +159,7 @@ def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, s
     dim = label_vecs.shape[1]
 
     top1 = out.top_classes[:, 0].astype(np.int64)
-    rand = lambda texts: random_vectors(texts, dim, seed)  # noqa: E731
+    rand = lambda texts: random_vectors(texts, dim, seed)
     from tagger.engine.wordnet import imagenet_classes
 
     rand_classes = rand([c.label for c in imagenet_classes()])
@@ -157,11 +167,12 @@ def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, s
     rand_emb = unit(rand_emb)
 
     methods = [
-        Method("tagger", "ConSE (T=%d) + WordNet affinity + CSLS hub correction (the default model)" % engine.top_t,
+        Method("tagger", f"ConSE (T={engine.top_t}) + WordNet affinity + CSLS hub correction (the default model)",
                out.embeddings, True, True, real),
         Method("conse", "plain ConSE: cosine with the softmax-weighted mix of top-T class vectors",
                out.embeddings, False, False, real),
-        Method("conse+wordnet", "ConSE fused with WordNet affinity, no hub correction", out.embeddings, True, False, real),
+        Method("conse+wordnet", "ConSE fused with WordNet affinity, no hub correction", out.embeddings, True, False,
+               real),
         Method("conse+hub", "ConSE with CSLS hub correction, no WordNet", out.embeddings, False, True, real),
         Method("softmax_nearest_class", "top-1 ImageNet class, labels ranked by cosine to its name",
                engine.class_vectors[top1], False, False, real),
@@ -184,7 +195,8 @@ def evaluate(engine, dataset: Dataset, *, batch_size: int = 32, progress=None, s
             "example_tags": {dataset.files[out.ok[i]]: [vocab[j] for j in top3[i]] for i in _examples(truth)},
         }
     rng = np.random.default_rng(seed)
-    random_pairs = float(np.mean(np.sum(label_vecs[truth][:, None, :] * vocab_vecs[rng.integers(0, len(vocab), (len(truth), 3))], -1)))
+    random_tags = vocab_vecs[rng.integers(0, len(vocab), (len(truth), 3))]  # the control: 3 random words a photo
+    random_pairs = float(np.mean(np.sum(label_vecs[truth][:, None, :] * random_tags, -1)))
     main = results.pop("tagger")
     return {
         "dataset": str(dataset.root),
@@ -245,10 +257,28 @@ def read_split(path: Path) -> dict[str, str]:
     return out
 
 
-def trained_labels(dataset: Dataset, train_files: Sequence[str],
-                   split: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
-    """(candidates, seen labels) of a trained protocol, after checking the lists agree: candidates are every label of
-    the training and evaluated photos; seen ones are those the split calls seen (else those with training photos)."""
+@dataclass(frozen=True)
+class Candidates:
+    """The labels of a trained protocol: every label of the training and evaluated photos is a candidate; the seen
+    ones are those a head is trained for."""
+
+    labels: list[str]  # sorted; a photo's truth is an index into this list
+    seen: list[str]
+
+    @property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.labels)}
+
+    @property
+    def trained(self) -> np.ndarray:
+        """(C,) bool: which candidates are seen labels."""
+        seen = set(self.seen)
+        return np.array([c in seen for c in self.labels])
+
+
+def trained_labels(dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None) -> Candidates:
+    """The candidates of a trained protocol, after checking the lists agree: candidates are every label of the
+    training and evaluated photos; seen ones are those the split calls seen (else those with training photos)."""
     train_files = list(train_files)
     bad = sorted({f.split("/", 1)[0] for f in train_files if f.split("/", 1)[0] not in dataset.folder_labels})
     if bad:
@@ -256,16 +286,81 @@ def trained_labels(dataset: Dataset, train_files: Sequence[str],
     overlap = set(train_files) & set(dataset.files)
     if overlap:
         raise DatasetError(f"{len(overlap)} photos are both in the training list and in the evaluated images")
-    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
-    candidates = sorted({label_of(f) for f in list(dataset.files) + train_files})
+    candidates = sorted({dataset.label_of(f) for f in list(dataset.files) + train_files})
     if split is not None:
         missing = [c for c in candidates if c not in split]
         if missing:
             raise DatasetError(f"the split file does not say whether these labels are seen: {', '.join(missing[:10])}")
         seen_labels = [c for c in candidates if split[c] == "seen"]
     else:
-        seen_labels = sorted({label_of(f) for f in train_files})
-    return candidates, seen_labels
+        seen_labels = sorted({dataset.label_of(f) for f in train_files})
+    return Candidates(candidates, seen_labels)
+
+
+@dataclass(frozen=True)
+class TrainedPhotos:
+    """The model's outputs for the training photos followed by the evaluated ones, those that decoded."""
+
+    embedded: Embedded  # of train_files + dataset.files
+    conse: np.ndarray  # (N, D) ConSE mix (what the trained head adds its residual to)
+    zero: np.ndarray  # (N, D) unit: the zero-training embedding
+    truth: np.ndarray  # (N,) candidate index
+    train_rows: np.ndarray  # training photos of trained labels
+    test_rows: np.ndarray  # the evaluated photos
+    failures: list[dict[str, str]]  # {"file", "reason"} of the photos that did not decode
+
+    @classmethod
+    def of(cls, engine, dataset: Dataset, train_files: list[str], candidates: Candidates,
+           embedded: Embedded) -> TrainedPhotos:
+        from tagger.engine.head import conse_mix
+
+        all_files = train_files + list(dataset.files)
+        ok = np.asarray(embedded.ok)
+        is_train = ok < len(train_files)
+        index = candidates.index
+        truth = np.array([index[dataset.label_of(all_files[i])] for i in ok])
+        conse = conse_mix(embedded.top_classes, embedded.top_probs, engine.class_vectors)
+        train_rows = np.flatnonzero(is_train & candidates.trained[truth])
+        if not len(train_rows):
+            raise DatasetError("no training photo has a label to train on")
+        return cls(embedded, conse, unit(conse), truth, train_rows, np.flatnonzero(~is_train),
+                   [{"file": all_files[i], "reason": r} for i, r in sorted(embedded.failures)])
+
+
+def _training_set(engine, photos: TrainedPhotos, candidates: Candidates, cand_vectors: np.ndarray) -> TrainingSet:
+    """The trainer's view of the training photos: seen labels only, indexed among themselves, with the vocabulary
+    words that are not near-synonyms of any candidate as negatives."""
+    from tagger.engine.vocabulary import load_vocabulary
+
+    seen_cands = np.flatnonzero(candidates.trained)
+    label_pos = {c: i for i, c in enumerate(seen_cands)}
+    rows = photos.train_rows
+    vocab_vectors = engine.word_space.text_vectors(load_vocabulary())
+    return TrainingSet(photos.embedded.features[rows], photos.conse[rows],
+                       np.array([label_pos[t] for t in photos.truth[rows]]),
+                       [candidates.labels[i] for i in seen_cands], cand_vectors[seen_cands],
+                       labels_vocabulary_negatives(vocab_vectors, cand_vectors))
+
+
+@dataclass(frozen=True)
+class _TestSet:
+    """What every method's test scores are summarised against."""
+
+    truth: np.ndarray  # (n,) candidate index of each evaluated photo
+    is_seen: np.ndarray  # (n,) its label is a trained one
+    gzsl: bool  # a split was given: report H
+
+    def summarise(self, scores: np.ndarray, description: str) -> dict[str, Any]:
+        """hit@k overall and over seen / unseen labels' photos (all candidates in play), and H under a split."""
+        truth, is_seen = self.truth, self.is_seen
+        m = {"description": description, **{f"hit@{k}": v for k, v in hits_at(scores, truth, KS).items()}}
+        for name, mask in (("seen", is_seen), ("unseen", ~is_seen)):
+            if mask.any():
+                for k, v in hits_at(scores[mask], truth[mask], KS).items():
+                    m[f"{name}_hit@{k}"] = v
+        if self.gzsl:
+            m["H"] = harmonic_mean(scores.argmax(1), truth, is_seen)
+        return m
 
 
 def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None, *,
@@ -277,92 +372,51 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
     ``train_files + dataset.files`` when the caller already has them (``tagger.research.vgse`` caches them for sweeps);
     ``keep_scores``: also return the trained model's test scores (``test_scores``: scores, truth, trained), for
     analyses that combine them with other scorers (``tagger.research.evaluate_vgse``)."""
-    from tagger.engine.head import conse_mix
-    from tagger.engine.vocabulary import load_vocabulary
-    from tagger.research import recipes
-    from tagger.training.trainer import (
-        TrainConfig,
-        TrainingSet,
-        calibrate,
-        combine,
-        harmonic_mean,
-        labels_vocabulary_negatives,
-        train_head,
-    )
-
     train_files = list(train_files)
-    candidates, seen_labels = trained_labels(dataset, train_files, split)
-    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
-    cand_index = {c: i for i, c in enumerate(candidates)}
-    trained = np.array([c in set(seen_labels) for c in candidates])
-
-    all_files = train_files + list(dataset.files)
-    out = embedded if embedded is not None else engine.embed_files(
-        [dataset.root / f for f in all_files], batch_size=batch_size, progress=progress)
-    failures = [{"file": all_files[i], "reason": r} for i, r in sorted(out.failures)]
-    ok = np.asarray(out.ok)
-    is_train = ok < len(train_files)
-    truth_all = np.array([cand_index[label_of(all_files[i])] for i in ok])
-    conse = conse_mix(out.top_classes, out.top_probs, engine.class_vectors)
-    e0 = unit(conse)
-    space = engine.word_space
-    cand_vectors = space.text_vectors(candidates)
-    zero = LabelSet.build(candidates, cand_vectors, engine.class_vectors)
-    s0 = zero.scores(e0, out.top_classes, out.top_probs)
-
-    seen_cands = np.flatnonzero(trained)
-    train_rows = np.flatnonzero(is_train & trained[truth_all])
-    test_rows = np.flatnonzero(~is_train)
-    if not len(train_rows):
-        raise DatasetError("no training photo has a label to train on")
-    label_pos = {c: i for i, c in enumerate(seen_cands)}
-    vocab_vectors = space.text_vectors(load_vocabulary())
-    data = TrainingSet(out.features[train_rows], conse[train_rows],
-                       np.array([label_pos[t] for t in truth_all[train_rows]]), [candidates[i] for i in seen_cands],
-                       cand_vectors[seen_cands], labels_vocabulary_negatives(vocab_vectors, cand_vectors))
+    candidates = trained_labels(dataset, train_files, split)
+    trained = candidates.trained
+    if embedded is None:
+        embedded = engine.embed_files([dataset.root / f for f in train_files + list(dataset.files)],
+                                      batch_size=batch_size, progress=progress)
+    photos = TrainedPhotos.of(engine, dataset, train_files, candidates, embedded)
+    cand_vectors = engine.word_space.text_vectors(candidates.labels)
+    s0 = LabelSet.build(candidates.labels, cand_vectors, engine.class_vectors).scores(
+        photos.zero, embedded.top_classes, embedded.top_probs)
+    data = _training_set(engine, photos, candidates, cand_vectors)
     config = TrainConfig(seed=seed)
     if progress:
         progress("calibrating", 0, 1)
-    calibration = calibrate(data, s0[train_rows], trained, config)
+    calibration = calibrate(data, s0[photos.train_rows], trained, config)
     head = train_head(data, config, progress=progress)
-    s1 = np.zeros_like(s0[test_rows])
-    s1[:, seen_cands] = head.project(out.features[test_rows], conse[test_rows]) @ cand_vectors[seen_cands].T
-    truth = truth_all[test_rows]
-    is_seen = trained[truth]
 
-    def summarise(scores: np.ndarray, description: str) -> dict[str, Any]:
-        m = {"description": description, **{f"hit@{k}": v for k, v in hits_at(scores, truth, KS).items()}}
-        for name, mask in (("seen", is_seen), ("unseen", ~is_seen)):
-            if mask.any():
-                for k, v in hits_at(scores[mask], truth[mask], KS).items():
-                    m[f"{name}_hit@{k}"] = v
-        if split is not None:
-            m["H"] = harmonic_mean(scores.argmax(1), truth, is_seen)
-        return m
-
-    mixed = combine(s0[test_rows], s1, trained, calibration.lam, calibration.gamma)
+    test = photos.test_rows
+    features = embedded.features[test]
+    seen_cands = np.flatnonzero(trained)
+    s1 = np.zeros_like(s0[test])
+    s1[:, seen_cands] = head.project(features, photos.conse[test]) @ cand_vectors[seen_cands].T
+    truth = photos.truth[test]
+    summary = _TestSet(truth, trained[truth], split is not None)
+    mixed = combine(s0[test], s1, trained, calibration.lam, calibration.gamma)
     results = {
-        "tagger": summarise(mixed,
-                            "zero-training scorer for every label, mixed with the trained residual head for trained "
-                            f"labels (lam {calibration.lam}, gamma {calibration.gamma}, {calibration.source})"),
-        "zero_training": summarise(s0[test_rows], "the default model before training (ConSE + WordNet + CSLS)"),
-        "conse": summarise(e0[test_rows] @ cand_vectors.T, "plain ConSE, no training (recipe d)"),
-        "trained_head_alone": summarise(head.project(out.features[test_rows], conse[test_rows]) @ cand_vectors.T,
-                                        "the trained residual head scored by cosine alone, no zero-training expert "
-                                        "(DeViSE-style replacement)"),
+        "tagger": summary.summarise(mixed,
+                                    "zero-training scorer for every label, mixed with the trained residual head for "
+                                    f"trained labels (lam {calibration.lam}, gamma {calibration.gamma}, "
+                                    f"{calibration.source})"),
+        "zero_training": summary.summarise(s0[test], "the default model before training (ConSE + WordNet + CSLS)"),
+        "conse": summary.summarise(photos.zero[test] @ cand_vectors.T, "plain ConSE, no training (recipe d)"),
+        "trained_head_alone": summary.summarise(head.project(features, photos.conse[test]) @ cand_vectors.T,
+                                                "the trained residual head scored by cosine alone, no zero-training "
+                                                "expert (DeViSE-style replacement)"),
     }
     if baselines:
-        for name, fit in recipes.RECIPES.items():
-            if progress:
-                progress(f"baseline {name}", 0, 1)
-            proj = fit(data, config)
-            results[name] = summarise(proj(out.features[test_rows]) @ cand_vectors.T, fit.__doc__ or name)
+        results.update(_recipe_baselines(data, config, features, cand_vectors, summary, progress))
     main = results.pop("tagger")
     return {
         "dataset": str(dataset.root), "protocol": "gzsl" if split is not None else "supervised",
-        "n_images": int(len(test_rows)), "n_train_images": int(len(train_rows)), "n_failed": len(failures),
-        "failures": failures, "n_labels": len(candidates), "n_seen_labels": int(trained.sum()),
-        "n_unseen_labels": int((~trained).sum()), "model": engine.model_id, "provider": engine.runtime.provider,
+        "n_images": int(len(test)), "n_train_images": int(len(photos.train_rows)),
+        "n_failed": len(photos.failures), "failures": photos.failures, "n_labels": len(candidates.labels),
+        "n_seen_labels": int(trained.sum()), "n_unseen_labels": int((~trained).sum()), "model": engine.model_id,
+        "provider": engine.runtime.provider,
         "calibration": calibration.to_json(),
         "training": {"epochs_run": len(head.history), "best_epoch": head.best_epoch, "seconds": round(head.seconds, 2),
                      "val_acc_before": head.val_acc_before, "val_acc_after": head.val_acc_after,
@@ -371,3 +425,17 @@ def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split
         "baselines": results,
         **({"test_scores": {"scores": mixed, "truth": truth, "trained": trained}} if keep_scores else {}),
     }
+
+
+def _recipe_baselines(data: TrainingSet, config: TrainConfig, test_features: np.ndarray, cand_vectors: np.ndarray,
+                      summary: _TestSet, progress) -> dict[str, dict[str, Any]]:
+    """The seed documents' recipes (``tagger.research.recipes``) trained on the same photos, scored by cosine."""
+    from tagger.research import recipes
+
+    out = {}
+    for name, fit in recipes.RECIPES.items():
+        if progress:
+            progress(f"baseline {name}", 0, 1)
+        proj = fit(data, config)
+        out[name] = summary.summarise(proj(test_features) @ cand_vectors.T, fit.__doc__ or name)
+    return out

@@ -11,9 +11,10 @@ expert scores words through WordNet, both tied to word space. Its figures are re
 Protocol ("retraining", ``--train`` + ``--split``): classifier and clusters see only the training photos of seen
 labels. ZSL: unseen test photos, candidates = unseen labels. GZSL: all test photos, candidates = all labels, with
 calibrated stacking (a constant gamma subtracted from seen labels' scores, Chao et al. 2016) whose gamma is chosen
-per kind by pseudo-GZSL on the training photos alone, as ``tagger.training.trainer.calibrate`` does for the app: 30% of the
-seen labels play unseen, and for VGSE their embeddings come from the relation module with the clustering retrained
-without their photos. Nothing is written except the feature cache next to the model.
+per kind by pseudo-GZSL on the training photos alone, as ``tagger.training.calibration.calibrate`` does for the app:
+30% of the seen labels play unseen, and for VGSE their embeddings come from the relation module with the clustering
+retrained without their photos. Nothing is written except the feature cache, in the research cache folder
+(``tagger.research.vgse.default_cache_dir``), never the model's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tagger.engine.scoring import hits_at
+from tagger.engine.scoring import harmonic_mean, hits_at
 from tagger.engine.vectors import unit
 from tagger.research.evaluate import Dataset, DatasetError, evaluate_trained, trained_labels
 from tagger.research.vgse import (
@@ -39,7 +40,8 @@ from tagger.research.vgse import (
     train_clusterer,
     vgse_class_embeddings,
 )
-from tagger.training.trainer import harmonic_mean, stratified_split
+from tagger.training.calibration import PSEUDO_UNSEEN_FRACTION
+from tagger.training.trainer import EarlyStopping, stratified_split
 
 KINDS = ("word", "vgse", "both")
 # Analysis control, not a CLI choice: VGSE with every seen label's visual embedding replaced by a one-hot, so an
@@ -109,8 +111,6 @@ def train_compat(features: np.ndarray, y: np.ndarray, class_embeddings: np.ndarr
         """Held-out cross-entropy: smoother than accuracy, which plateaus within a few epochs on easy labels."""
         with torch.no_grad():
             return float(F.cross_entropy(logits(torch.from_numpy(val)), yt[val]))
-
-    from tagger.training.trainer import EarlyStopping
 
     best, stopper, epochs = float("inf"), EarlyStopping(layer, config.patience), 0
     for epochs in range(1, config.epochs + 1):
@@ -200,21 +200,31 @@ def _vgse_for(photos: _Photos, patches: np.ndarray, seen_mask: np.ndarray, clust
     return emb, {"seconds": round(model.seconds, 1), "final_losses": model.history[-1] if model.history else {}}
 
 
-def _pseudo_splits(photos: _Photos, seed: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(pseudo-seen candidate mask, fit rows, eval rows) per repeat: 30% of the seen labels play unseen; the same
-    draws as ``tagger.training.trainer.calibrate`` (seeds seed + 1000 + r)."""
+@dataclass(frozen=True)
+class _PseudoSplit:
+    """One calibration repeat: some seen labels play unseen, the classifier is fitted without their photos."""
+
+    seen: np.ndarray  # (C,) bool: the pseudo-seen candidates
+    fit_rows: np.ndarray  # photos the classifier is fitted on
+    eval_rows: np.ndarray  # held-out pseudo-seen photos and every pseudo-unseen one
+
+
+def _pseudo_splits(photos: _Photos, seed: int) -> list[_PseudoSplit]:
+    """One split per repeat: 30% of the seen labels play unseen; the same draws as
+    ``tagger.training.calibration.calibrate`` (seeds seed + 1000 + r)."""
     seen_idx = np.flatnonzero(photos.trained)
     y = photos.truth[photos.train_rows]
     out = []
     for r in range(CALIBRATION_REPEATS):
         rng = np.random.default_rng(seed + 1000 + r)
-        pseudo_unseen = rng.choice(seen_idx, size=max(1, int(round(0.3 * len(seen_idx)))), replace=False)
+        size = max(1, int(round(PSEUDO_UNSEEN_FRACTION * len(seen_idx))))
+        pseudo_unseen = rng.choice(seen_idx, size=size, replace=False)
         mask = photos.trained.copy()
         mask[pseudo_unseen] = False
         seen_rows = photos.train_rows[~np.isin(y, pseudo_unseen)]
         fit, held = stratified_split(photos.truth[seen_rows], 0.15, seed + r)
         eval_rows = np.concatenate([seen_rows[held], photos.train_rows[np.isin(y, pseudo_unseen)]])
-        out.append((mask, seen_rows[fit], eval_rows))
+        out.append(_PseudoSplit(mask, seen_rows[fit], eval_rows))
     return out
 
 
@@ -227,16 +237,18 @@ def _fit_and_score(photos: _Photos, emb: np.ndarray, mask: np.ndarray, fit_rows:
     return model.scores(photos.features[rows], emb), model
 
 
-def _evaluate_kind(photos: _Photos, emb: np.ndarray, pseudo: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+def _evaluate_kind(photos: _Photos, emb: np.ndarray, pseudo: list[tuple[np.ndarray, _PseudoSplit]],
                    config: CompatConfig, app: dict | None = None) -> dict[str, Any]:
     """ZSL and calibrated GZSL figures of one (C, D) class-embedding matrix; ``pseudo`` holds, per calibration
-    repeat, the embeddings built without the pseudo-unseen labels' photos and the rows to fit / evaluate. With
-    ``app`` (the app's test scores), also the ceiling of adding this classifier to the app (``fusion_ceiling``)."""
+    repeat, the embeddings built without the pseudo-unseen labels' photos and the split. With ``app`` (the app's
+    test scores), also the ceiling of adding this classifier to the app (``fusion_ceiling``)."""
     grid = np.zeros(len(STACKING_GRID))
-    for p_emb, mask, fit_rows, eval_rows in pseudo:
-        s, _ = _fit_and_score(photos, p_emb, mask, fit_rows, eval_rows, config)
-        truth, is_seen = photos.truth[eval_rows], mask[photos.truth[eval_rows]]
-        grid += [harmonic_mean(stack(s, mask, g).argmax(1), truth, is_seen) / len(pseudo) for g in STACKING_GRID]
+    for p_emb, split in pseudo:
+        s, _ = _fit_and_score(photos, p_emb, split.seen, split.fit_rows, split.eval_rows, config)
+        truth = photos.truth[split.eval_rows]
+        is_seen = split.seen[truth]
+        grid += [harmonic_mean(stack(s, split.seen, g).argmax(1), truth, is_seen) / len(pseudo)
+                 for g in STACKING_GRID]
     gamma = float(STACKING_GRID[int(np.argmax(grid))])
     scores, model = _fit_and_score(photos, emb, photos.trained, photos.train_rows, photos.test_rows, config)
     truth = photos.truth[photos.test_rows]
@@ -299,10 +311,9 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
     if split is None:
         raise DatasetError("--embedding compares zero-shot transfer: it needs --split (which labels are unseen)")
     train_files = list(train_files)
-    candidates, seen_labels = trained_labels(dataset, train_files, split)
-    cand_index = {c: i for i, c in enumerate(candidates)}
-    trained = np.array([c in set(seen_labels) for c in candidates])
-    label_of = lambda f: dataset.folder_labels[f.split("/", 1)[0]]  # noqa: E731
+    cands = trained_labels(dataset, train_files, split)
+    candidates, cand_index, trained = cands.labels, cands.index, cands.trained
+    label_of = dataset.label_of
     cache_dir = default_cache_dir(engine) if cache else None
 
     all_files = train_files + list(dataset.files)
@@ -336,7 +347,7 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
     }
     for kind in (k for k in ("word", CONTROL) if k in kinds):  # independent of the VGSE setting: computed once
         emb = kind_embeddings(kind, photos.word, None, trained, alpha)
-        pseudo = [(kind_embeddings(kind, photos.word, None, m, alpha), m, f, e) for m, f, e in pseudo_rows]
+        pseudo = [(kind_embeddings(kind, photos.word, None, p.seen, alpha), p) for p in pseudo_rows]
         result[kind] = _evaluate_kind(photos, emb, pseudo, compat, app)
     for layout, dv in settings if {"vgse", "both"} & set(kinds) else ():
         grid = PatchGrid.parse(layout)
@@ -346,10 +357,9 @@ def evaluate_embeddings(engine, dataset: Dataset, train_files: Sequence[str], sp
         entry: dict[str, Any] = {"patches": grid.label, "dv": int(dv), "patch_seconds": round(pf.seconds, 1),
                                  "n_patch_photos": int(len(pf.ok))}
         vgse, entry["clustering"] = _vgse_for(photos, pf.features, trained, cfg, alpha, progress)
-        pseudo_vgse = [_vgse_for(photos, pf.features, m, cfg, alpha, progress)[0] for m, _, _ in pseudo_rows]
+        pseudo_vgse = [_vgse_for(photos, pf.features, p.seen, cfg, alpha, progress)[0] for p in pseudo_rows]
         for kind in (k for k in kinds if k in ("vgse", "both")):
-            pseudo = [(kind_embeddings(kind, photos.word, v, m), m, f, e)
-                      for v, (m, f, e) in zip(pseudo_vgse, pseudo_rows)]
+            pseudo = [(kind_embeddings(kind, photos.word, v, p.seen), p) for v, p in zip(pseudo_vgse, pseudo_rows)]
             entry[kind] = _evaluate_kind(photos, kind_embeddings(kind, photos.word, vgse, trained), pseudo, compat,
                                          app)
         result["settings"].append(entry)

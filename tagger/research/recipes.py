@@ -2,9 +2,10 @@
 
 Each maps backbone features straight into the word space (replacing ConSE) and is scored by cosine with the label
 vectors, as in its source:
-- ``seed_mlp``: the seed article's ImgToWord MLP: fully connected blocks (Linear + LeakyReLU(0.2) + Dropout(0.1)) with
-  the article's width ratios (2048 -> 6144 -> 4096 -> 1024 -> 300 becomes F -> 3F -> 2F -> F/2 -> D), CosineEmbeddingLoss
-  with target +1, Adam 1e-3; best checkpoint on the validation split (the article trains 2,000 epochs; we stop early).
+- ``seed_mlp``: the seed article's ImgToWord MLP: fully connected blocks (Linear + LeakyReLU(0.2) + Dropout(0.1))
+  with the article's width ratios (2048 -> 6144 -> 4096 -> 1024 -> 300 becomes F -> 3F -> 2F -> F/2 -> D),
+  CosineEmbeddingLoss with target +1, Adam 1e-3; best checkpoint on the validation split (the article trains 2,000
+  epochs; we stop early).
 - ``devise_linear``: DeViSE's linear projection with the hinge rank loss (margin 0.1).
 - ``uw_loss``: the UW paper's loss 1 - cos(x^, x) + max(0, cos(x^, x') - margin) with x' a random wrong label.
 The zero-training recipe (ConSE) needs no code here: it is the untrained model.

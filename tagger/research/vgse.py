@@ -8,8 +8,9 @@ relation module).
 
 Three parts, each usable alone:
 - patches: :class:`PatchGrid` cuts a photo into the whole image plus a g x g grid; :func:`patch_features` runs every
-  patch through the same ONNX model as indexing (batched, decoded once per photo with ``tagger.engine.imageio``) and caches
-  the backbone features on disk, keyed by the model and the file list, because they cost minutes on a laptop;
+  patch through the same ONNX model as indexing (batched, decoded once per photo with ``tagger.engine.imageio``) and
+  caches the backbone features on disk (``default_cache_dir``: the research cache, never the model's folder), keyed
+  by the model and the file list, because they cost minutes on a laptop;
 - :func:`train_clusterer`: the patch clustering module (clustering layer H -> Dv cluster probabilities, cluster-to-
   class layer Q with cross-entropy, cluster-to-semantic layer S regressing the label's word vector), on frozen features;
 - :func:`relation_weights`: min_r ||w(y) - r^T w(Ys)||^2 s.t. alpha <= r_i <= 1, sum r = 1, and
@@ -31,6 +32,7 @@ import numpy as np
 
 from tagger.engine.imageio import Preprocessing, iter_batches, open_upright, to_network_input
 from tagger.progress import ProgressFn
+from tagger.research.cache import research_cache_dir
 
 CACHE_VERSION = "vgse-patches-v1"
 
@@ -211,8 +213,9 @@ def cached_embedding(engine, paths: Sequence[str | os.PathLike], *, batch_size: 
 
 
 def default_cache_dir(engine) -> Path:
-    """Next to the model (git-ignored ``models/``; the user data folder for an installed copy), never the photos."""
-    return Path(engine.folder) / "cache" / "vgse"
+    """``vgse/<model>`` in the research cache (``tagger.research.cache``): never the model's folder, which the app
+    ships and reads, nor the photos'."""
+    return research_cache_dir() / "vgse" / engine.model_id
 
 
 # ------------------------------------------------------------------------------------------- patch clustering module

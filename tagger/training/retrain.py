@@ -19,24 +19,20 @@ import numpy as np
 
 from tagger.engine.head import conse_mix
 from tagger.engine.vectors import unit
+from tagger.engine.version import ModelVersion, VersionError, label_tags, versions_dir
+from tagger.errors import TaggerError
 from tagger.library.catalog import Catalog
 from tagger.progress import Cancelled, ProgressFn
-from tagger.training.trainer import TrainConfig, TrainingSet, calibrate, labels_vocabulary_negatives, train_head
-from tagger.training.versions import (
-    TAGS_PER_PHOTO,
-    ModelVersion,
-    VersionError,
-    label_lambdas,
-    versions_dir,
-    write_version,
-)
+from tagger.training.calibration import calibrate
+from tagger.training.trainer import TrainConfig, TrainingSet, labels_vocabulary_negatives, train_head
+from tagger.training.versions import label_lambdas, write_version
 
 MIN_PHOTOS_PER_LABEL = 2
 ANCHOR_PHOTOS = 4096  # unlabelled photos sampled to anchor the zero-shot embedding
 CALIBRATION_REPEATS = 1  # one pseudo-unseen split in the app (three in `tagger eval`): training stays in seconds
 
 
-class RetrainError(RuntimeError):
+class RetrainError(TaggerError, RuntimeError):
     """Training cannot start or finish; the message tells the user what to do."""
 
 
@@ -59,7 +55,8 @@ class RetrainReport:
                 "photos_reprojected": self.photos_reprojected, "epochs": len(self.history)}
 
 
-def activate_catalog_version(catalog: Catalog, engine, notice: Callable[[str], None] | None = None) -> ModelVersion | None:
+def activate_catalog_version(catalog: Catalog, engine,
+                             notice: Callable[[str], None] | None = None) -> ModelVersion | None:
     """Point the engine at the catalog's active version. A missing or damaged version is reported and the untrained
     model is used instead (nothing is changed on disk: `tagger models --use N` chooses another)."""
     number = catalog.active_version()
@@ -203,18 +200,6 @@ def reproject(catalog: Catalog, engine, version: ModelVersion, photo_ids=None, *
         if progress:
             progress("re-projecting photos", done, max(total, done))
     return done
-
-
-def label_tags(version: ModelVersion, trained: np.ndarray, zero: np.ndarray,
-               floor: np.ndarray) -> list[list[tuple[str, float]]]:
-    """The trained labels that join each photo's automatic tags: those scoring above the photo's weakest stored
-    tag (so they compete with the vocabulary on the same scale), at most TAGS_PER_PHOTO."""
-    scores = version.label_scores(trained, zero)
-    out = []
-    for row, bar in zip(scores, floor):
-        order = np.argsort(-row)[:TAGS_PER_PHOTO]
-        out.append([(version.labels[j], float(row[j])) for j in order if row[j] >= bar])
-    return out
 
 
 def use_version(catalog: Catalog, engine, number: int, *, progress: ProgressFn | None = None,

@@ -1,23 +1,24 @@
 """Teaching Tagger a user's labels: the DeViSE-style residual head, trained on stored backbone features.
 
-The model (``tagger.engine.projection``) adds a linear residual on the backbone features to ConSE's word-space vector; it
-starts at zero. Here that residual is trained with DeViSE's hinge rank loss (margin 0.1; negatives: the other labels
-and words sampled from the tag vocabulary), on features the catalog already holds, so nothing is decoded again.
-A stratified validation split picks the epoch (early stopping) and reports accuracy before and after.
+The model (``tagger.engine.projection``) adds a residual on the backbone features to ConSE's word-space vector: one
+hidden layer (``RESIDUAL_HIDDEN`` wide, LeakyReLU, dropout) by default, or with ``hidden=0`` DeViSE's linear map. Its
+last layer starts at zero, so the untrained head changes nothing. Here that residual is trained with DeViSE's hinge
+rank loss (margin 0.1; negatives: the other labels and words sampled from the tag vocabulary), on features the catalog
+already holds, so nothing is decoded again. Unlabelled photos ("anchors") keep the zero-training embedding in place
+where no label claims them. A stratified validation split picks the epoch (early stopping) and reports accuracy
+before and after.
 
-Training only moves what the labels need. Scoring (``tagger.engine.scoring``) keeps the zero-training expert for every word
-that was not trained and mixes the trained head in only for the trained labels, with a calibration (lam, gamma)
-measured on the training images (``calibrate``), never on test data: this is what keeps zero-shot ability, where
-a head that replaces the embedding pulls everything onto the seen labels (GZSL collapse).
+Training only moves what the labels need: how a trained label mixes the trained head with the zero-training expert
+is measured afterwards (``tagger.training.calibration``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,20 +27,18 @@ from tagger.engine.head import RESIDUAL_HIDDEN
 from tagger.engine.vectors import unit
 from tagger.progress import Cancelled, ProgressFn
 
-DEFAULT_LAM = 0.5  # trained and zero-training experts weigh the same for a trained label
-DEFAULT_GAMMA = 0.2  # used when there are too few labels to calibrate (measured on Caltech-101 seen labels)
-MIN_LABELS_TO_CALIBRATE = 4
+if TYPE_CHECKING:
+    import torch
+
 MIN_STEPS_PER_EPOCH = 20
 VAL_NEGATIVES = 256  # vocabulary words beside the labels when measuring validation accuracy
-LAM_GRID = (0.25, 0.5, 0.75, 1.0)
-GAMMA_GRID = tuple(round(0.05 * i, 2) for i in range(13))  # 0 .. 0.6
 
 
 @dataclass
 class TrainConfig:
     margin: float = 0.1  # DeViSE's
     lr: float = 1e-3
-    weight_decay: float = 1e-4  # L2 on the residual: pulls it toward zero, i.e. toward the zero-training model
+    weight_decay: float = 1e-4  # L2 on the residual's last layer: pulls it toward zero, i.e. the zero-training model
     epochs: int = 100
     patience: int = 20  # epochs without a better validation accuracy before stopping
     batch_size: int = 128
@@ -48,7 +47,7 @@ class TrainConfig:
     photo_negative_weight: float = 8.0  # weight of the hinge that ranks unlabelled photos below labelled ones
     val_fraction: float = 0.15
     seed: int = 0
-    hidden: int = RESIDUAL_HIDDEN  # 0: a linear residual (DeViSE's projection); >0: one hidden layer (LeakyReLU 0.2, dropout 0.1)
+    hidden: int = RESIDUAL_HIDDEN  # 0: DeViSE's linear map; >0: one hidden layer (LeakyReLU 0.2, dropout 0.1)
 
 
 @dataclass
@@ -72,6 +71,11 @@ class TrainingSet:
             raise ValueError("features, conse and y must have the same number of rows")
         if n == 0:
             raise ValueError("no labelled photos to train on")
+
+    def subset(self, rows: np.ndarray) -> TrainingSet:
+        """The labelled photos ``rows`` alone, same labels and negatives, no anchors (the calibration's heads)."""
+        return TrainingSet(self.features[rows], self.conse[rows], self.y[rows], self.label_texts, self.label_vectors,
+                           self.negative_vectors)
 
 
 @dataclass
@@ -137,121 +141,224 @@ def single_threaded_torch():
         torch.set_num_threads(before)
 
 
+# ---------------------------------------------------------------------------- the training run, step by step
+
+
+@dataclass(frozen=True)
+class Standardisation:
+    """Per-feature mean and spread the head's inputs are standardised with during training; folded into the first
+    layer afterwards, so the exported head takes raw backbone features."""
+
+    mean: np.ndarray  # (F,)
+    sd: np.ndarray  # (F,)
+
+    @classmethod
+    def of(cls, data: TrainingSet, train_rows: np.ndarray) -> Standardisation:
+        """Statistics of every photo the head will see, labelled and anchors: those of a few labelled photos alone
+        would blow up the inputs of every other photo."""
+        pool = data.features[train_rows] if data.anchor_features is None else np.concatenate(
+            [data.features[train_rows], data.anchor_features])
+        return cls(pool.mean(axis=0), pool.std(axis=0) + 1e-6)
+
+    def apply(self, features: np.ndarray) -> np.ndarray:
+        return ((features - self.mean) / self.sd).astype(np.float32)
+
+    def fold(self, layers: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The same layers on raw features: W' = W / sd, b' = b - W' mean in the first layer."""
+        w0, b0 = layers[0]
+        w0f = w0 / self.sd[None, :]
+        return [(w0f.astype(np.float32), (b0 - w0f @ self.mean).astype(np.float32)), *layers[1:]]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """The labelled photos and the word vectors as tensors: standardised features, ConSE mix, label index."""
+
+    features: torch.Tensor  # (N, F) standardised
+    conse: torch.Tensor  # (N, D)
+    y: torch.Tensor  # (N,) int64
+    labels: torch.Tensor  # (L, D) unit label vectors
+    negatives: torch.Tensor  # (V, D) unit vocabulary vectors
+
+    @classmethod
+    def of(cls, data: TrainingSet, std: Standardisation) -> Labelled:
+        import torch
+
+        return cls(torch.from_numpy(std.apply(data.features)), torch.from_numpy(np.asarray(data.conse, np.float32)),
+                   torch.from_numpy(np.asarray(data.y, np.int64)),
+                   torch.from_numpy(np.asarray(data.label_vectors, np.float32)),
+                   torch.from_numpy(np.asarray(data.negative_vectors, np.float32)))
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """Unlabelled photos that hold the zero-training embedding in place, split into training and validation rows."""
+
+    features: torch.Tensor  # (A, F) standardised
+    conse: torch.Tensor  # (A, D) ConSE mix
+    zero: torch.Tensor  # (A, D) unit: where the zero-training model puts them
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    reliable: torch.Tensor  # (A, L) bool: the photo is a reliable negative for the label (``reliable_negatives``)
+
+    @classmethod
+    def of(cls, data: TrainingSet, config: TrainConfig, std: Standardisation, train_rows: np.ndarray) -> Anchors | None:
+        """None when there are no anchors or their weight is off."""
+        if not (data.anchor_features is not None and len(data.anchor_features) and config.anchor_weight > 0):
+            return None
+        import torch
+
+        order = np.random.default_rng(config.seed + 7).permutation(len(data.anchor_features))
+        n_val = max(1, int(len(order) * config.val_fraction))
+        features = std.apply(data.anchor_features)
+        conse = torch.from_numpy(np.asarray(data.anchor_conse, np.float32))
+        reliable = reliable_negatives(std.apply(data.features[train_rows]), data.y[train_rows], features,
+                                      len(data.label_texts))
+        return cls(torch.from_numpy(features), conse, torch.nn.functional.normalize(conse, dim=-1), order[n_val:],
+                   order[:n_val], torch.from_numpy(reliable))
+
+
+@dataclass
+class HeadFit:
+    """One training run's state: the residual module and its optimiser, the inputs, and the validation set."""
+
+    config: TrainConfig
+    layer: torch.nn.Module  # the residual (``tagger.engine.projection.residual_head``)
+    optimiser: torch.optim.Optimizer
+    inputs: Labelled
+    val_rows: np.ndarray
+    # validation candidates: the labels and a fixed sample of other words, so that accuracy means something even
+    # for a single label ("is this photo zorblax rather than anything else?")
+    val_negatives: torch.Tensor
+    anchors: Anchors | None
+
+    @property
+    def last(self) -> torch.nn.Linear:
+        """The residual's last layer, the one weight decay pulls toward zero."""
+        return self.layer if self.config.hidden <= 0 else self.layer[-1]
+
+    def embed(self, rows) -> torch.Tensor:
+        """Unit embeddings of labelled photos ``rows``: normalize(ConSE + residual)."""
+        import torch
+
+        return torch.nn.functional.normalize(self.inputs.conse[rows] + self.layer(self.inputs.features[rows]), dim=-1)
+
+    def anchor_loss(self, rows, emb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """Unlabelled photos stay where the zero-training model put them (drift), and rank below the labelled
+        photos for their labels (photo-side hinge: an unlabelled photo is most likely not "zorblax")."""
+        import torch
+
+        a, cfg, labels = self.anchors, self.config, self.inputs.labels
+        rows = torch.from_numpy(np.asarray(rows))
+        e = torch.nn.functional.normalize(a.conse[rows] + self.layer(a.features[rows]), dim=-1)
+        ok = a.reliable[rows]  # (A, L): anchor is a reliable negative for the label
+        drift = ((1 - (e * a.zero[rows]).sum(-1)) * ok.all(1)).sum() / ok.all(1).sum().clamp(min=1)
+        true = (emb * labels[yb]).sum(-1, keepdim=True)  # (B, 1)
+        other = labels[yb] @ e.T  # (B, A): each anchor's score for the photo's label
+        mask = ok[:, yb].T.float()
+        hinge = (torch.clamp(cfg.margin - true + other, min=0) * mask).sum() / mask.sum().clamp(min=1)
+        return cfg.anchor_weight * drift + cfg.photo_negative_weight * hinge
+
+    def validate(self) -> tuple[float, float]:
+        """(top-1 accuracy among the labels and VAL_NEGATIVES words, loss) on the validation photos."""
+        import torch
+
+        val, y, labels = self.val_rows, self.inputs.y, self.inputs.labels
+        self.layer.eval()
+        with torch.no_grad():
+            emb = self.embed(val)
+            candidates = torch.cat([labels, self.val_negatives])
+            acc = float(((emb @ candidates.T).argmax(1) == y[val]).float().mean())
+            loss = float(hinge_rank_loss(emb, y[val], labels, self.val_negatives, self.config.margin))
+            if self.anchors is not None:
+                loss += float(self.anchor_loss(self.anchors.val_rows, emb, y[val]))
+        self.layer.train()
+        return acc, loss
+
+    def epoch(self, train_rows: np.ndarray, rng: np.random.Generator,
+              should_stop: Callable[[], bool] | None) -> float:
+        """One shuffled pass (repeated up to MIN_STEPS_PER_EPOCH batches: a folder of 20 photos would otherwise get
+        one step an epoch and stop long before it learnt anything); the mean batch loss."""
+        import torch
+
+        cfg = self.config
+        repeats = max(1, -(-MIN_STEPS_PER_EPOCH * cfg.batch_size // max(1, len(train_rows))))
+        order = np.concatenate([rng.permutation(train_rows) for _ in range(repeats)])
+        total, batches = 0.0, 0
+        for lo in range(0, len(order), cfg.batch_size):
+            if should_stop is not None and should_stop():
+                raise Cancelled()
+            total += self.step(torch.from_numpy(order[lo:lo + cfg.batch_size]), rng)
+            batches += 1
+        return total / max(1, batches)
+
+    def step(self, batch: torch.Tensor, rng: np.random.Generator) -> float:
+        """One optimiser step on a batch of labelled rows (vocabulary negatives and anchors drawn from ``rng``)."""
+        cfg, y = self.config, self.inputs.y
+        emb = self.embed(batch)
+        negatives = _sample(self.inputs.negatives, cfg.vocab_negatives, rng)
+        loss = hinge_rank_loss(emb, y[batch], self.inputs.labels, negatives, cfg.margin)
+        loss = loss + cfg.weight_decay * (self.last.weight ** 2).sum()
+        if self.anchors is not None:
+            rows = self.anchors.train_rows
+            loss = loss + self.anchor_loss(rng.choice(rows, min(len(rows), cfg.batch_size)), emb, y[batch])
+        self.optimiser.zero_grad()
+        loss.backward()
+        self.optimiser.step()
+        return float(loss.detach())
+
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The residual's linear layers as (weight, bias) float32 arrays, still in standardised-feature space."""
+        import torch
+
+        linears = [self.layer] if self.config.hidden <= 0 else [m for m in self.layer if isinstance(m, torch.nn.Linear)]
+        return [(m.weight.detach().numpy().astype(np.float32), m.bias.detach().numpy().astype(np.float32))
+                for m in linears]
+
+
 def _train_head(data: TrainingSet, config: TrainConfig, progress: ProgressFn | None,
                 should_stop: Callable[[], bool] | None, on_epoch: Callable[[dict], None] | None) -> TrainedHead:
     import torch
 
+    from tagger.engine.projection import residual_head
+
     start = time.perf_counter()
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    torch.manual_seed(config.seed)  # the first layer's initial weights and dropout
+    rng = np.random.default_rng(config.seed)  # batch order, sampled negatives and anchors
     tr, val = stratified_split(data.y, config.val_fraction, config.seed)
     if len(val) == 0:  # tiny label sets: validate on the training photos rather than not at all
         val = tr
-    # standardise with every photo the head will see (labelled and anchors): statistics of a few labelled photos
-    # alone would blow up the inputs of every other photo
-    pool = data.features[tr] if data.anchor_features is None else np.concatenate([data.features[tr],
-                                                                                    data.anchor_features])
-    mu = pool.mean(axis=0)
-    sd = pool.std(axis=0) + 1e-6
-    xf = torch.from_numpy(((data.features - mu) / sd).astype(np.float32))
-    xc = torch.from_numpy(np.asarray(data.conse, np.float32))
-    y = torch.from_numpy(np.asarray(data.y, np.int64))
-    labels = torch.from_numpy(np.asarray(data.label_vectors, np.float32))
-    negatives = torch.from_numpy(np.asarray(data.negative_vectors, np.float32))
-    dim, fdim = labels.shape[1], xf.shape[1]
-    from tagger.engine.projection import residual_head
+    std = Standardisation.of(data, tr)
+    inputs = Labelled.of(data, std)
+    layer = residual_head(inputs.features.shape[1], inputs.labels.shape[1], config.hidden)
+    fit = HeadFit(config, layer, torch.optim.Adam(layer.parameters(), lr=config.lr), inputs, val,
+                  _sample(inputs.negatives, VAL_NEGATIVES, np.random.default_rng(config.seed + 99)),
+                  Anchors.of(data, config, std, tr))
 
-    layer = residual_head(fdim, dim, config.hidden)
-    last = layer if config.hidden <= 0 else layer[-1]
-    opt = torch.optim.Adam(layer.parameters(), lr=config.lr)
-
-    # validation candidates: the labels and a fixed sample of other words, so that accuracy means something even
-    # for a single label ("is this photo zorblax rather than anything else?"); ties go to the lower hinge loss
-    val_negatives = _sample(negatives, VAL_NEGATIVES, np.random.default_rng(config.seed + 99))
-    candidates = torch.cat([labels, val_negatives])
-
-    def validate() -> tuple[float, float]:
-        layer.eval()
-        with torch.no_grad():
-            emb = torch.nn.functional.normalize(xc[val] + layer(xf[val]), dim=-1)
-            acc = float(((emb @ candidates.T).argmax(1) == y[val]).float().mean())
-            loss = float(hinge_rank_loss(emb, y[val], labels, val_negatives, config.margin))
-            if anchors is not None:
-                loss += float(anchor_loss(anchors[4], emb, y[val]))
-        layer.train()
-        return acc, loss
-
-    anchors = None
-    if data.anchor_features is not None and len(data.anchor_features) and config.anchor_weight > 0:
-        a_order = np.random.default_rng(config.seed + 7).permutation(len(data.anchor_features))
-        n_val_a = max(1, int(len(a_order) * config.val_fraction))
-        af_np = ((data.anchor_features - mu) / sd).astype(np.float32)
-        af = torch.from_numpy(af_np)
-        ac = torch.from_numpy(np.asarray(data.anchor_conse, np.float32))
-        reliable = torch.from_numpy(reliable_negatives(((data.features[tr] - mu) / sd).astype(np.float32),
-                                                       data.y[tr], af_np, len(data.label_texts)))
-        anchors = (af, ac, torch.nn.functional.normalize(ac, dim=-1), a_order[n_val_a:], a_order[:n_val_a],
-                   reliable)
-
-    def anchor_loss(rows, emb, yb) -> torch.Tensor:
-        """Unlabelled photos stay where the zero-training model put them (drift), and rank below the labelled
-        photos for their labels (photo-side hinge: an unlabelled photo is most likely not "zorblax")."""
-        af, ac, a0, _, _, reliable = anchors
-        rows = torch.from_numpy(np.asarray(rows))
-        e = torch.nn.functional.normalize(ac[rows] + layer(af[rows]), dim=-1)
-        ok = reliable[rows]  # (A, L): anchor is a reliable negative for the label
-        drift = ((1 - (e * a0[rows]).sum(-1)) * ok.all(1)).sum() / ok.all(1).sum().clamp(min=1)
-        true = (emb * labels[yb]).sum(-1, keepdim=True)  # (B, 1)
-        other = labels[yb] @ e.T  # (B, A): each anchor's score for the photo's label
-        mask = ok[:, yb].T.float()
-        hinge = (torch.clamp(config.margin - true + other, min=0) * mask).sum() / mask.sum().clamp(min=1)
-        return config.anchor_weight * drift + config.photo_negative_weight * hinge
-
-    before, best_loss = validate()
+    before, best_loss = fit.validate()
     best = before
     stopper = EarlyStopping(layer, config.patience)
     history: list[dict] = []
     for epoch in range(1, config.epochs + 1):
-        # an epoch is at least MIN_STEPS_PER_EPOCH batches: a folder of 20 photos would otherwise get one step an
-        # epoch and stop long before it learnt anything
-        repeats = max(1, -(-MIN_STEPS_PER_EPOCH * config.batch_size // max(1, len(tr))))
-        order = np.concatenate([rng.permutation(tr) for _ in range(repeats)])
-        total, batches = 0.0, 0
-        for lo in range(0, len(order), config.batch_size):
-            if should_stop is not None and should_stop():
-                raise Cancelled()
-            bi = torch.from_numpy(order[lo:lo + config.batch_size])
-            emb = torch.nn.functional.normalize(xc[bi] + layer(xf[bi]), dim=-1)
-            loss = hinge_rank_loss(emb, y[bi], labels, _sample(negatives, config.vocab_negatives, rng), config.margin)
-            loss = loss + config.weight_decay * (last.weight ** 2).sum()
-            if anchors is not None:
-                loss = loss + anchor_loss(rng.choice(anchors[3], min(len(anchors[3]), config.batch_size)), emb, y[bi])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach())
-            batches += 1
-        acc, val_loss = validate()
-        history.append({"epoch": epoch, "loss": total / max(1, batches), "val_loss": val_loss, "val_acc": acc})
+        loss = fit.epoch(tr, rng, should_stop)
+        acc, val_loss = fit.validate()
+        history.append({"epoch": epoch, "loss": loss, "val_loss": val_loss, "val_acc": acc})
         if on_epoch:
             on_epoch(history[-1])
         if progress:
             progress("training", epoch, config.epochs)
+        # a better accuracy wins; at the same accuracy, a clearly lower validation loss
         improved = acc > best + 1e-9 or (acc > best - 1e-9 and val_loss < best_loss - 1e-4)
         if improved:
             best, best_loss = acc, val_loss
         if stopper.step(epoch, improved):
             break
     stopper.restore()
-    best_epoch = stopper.best_epoch
-    linears = [layer] if config.hidden <= 0 else [m for m in layer if isinstance(m, torch.nn.Linear)]
-    layers = [(m.weight.detach().numpy().astype(np.float32), m.bias.detach().numpy().astype(np.float32))
-              for m in linears]
-    w0, b0 = layers[0]
-    w0f = w0 / sd[None, :]  # fold the standardisation into the first layer
-    layers[0] = (w0f.astype(np.float32), (b0 - w0f @ mu).astype(np.float32))
-    return TrainedHead(layers, list(data.label_texts), history, before, best, best_epoch,
+    return TrainedHead(std.fold(fit.layers()), list(data.label_texts), history, before, best, stopper.best_epoch,
                        time.perf_counter() - start, len(tr), len(val))
+
+
+# ---------------------------------------------------------------------------- losses, negatives, early stopping
 
 
 def reliable_negatives(features: np.ndarray, y: np.ndarray, anchor_features: np.ndarray, n_labels: int,
@@ -315,101 +422,6 @@ def _sample(vectors, k: int, rng: np.random.Generator):
     import torch
 
     return vectors[torch.from_numpy(rng.integers(0, len(vectors), min(k, len(vectors))))]
-
-
-# ---------------------------------------------------------------------------- calibration
-
-
-@dataclass
-class Calibration:
-    """How the trained expert joins the zero-training one for trained labels (see ``tagger.engine.scoring.Experts``)."""
-
-    lam: float = DEFAULT_LAM
-    gamma: float = DEFAULT_GAMMA
-    source: str = "default"  # 'validation' when measured, 'default' when there were too few labels
-    harmonic_mean: float = float("nan")  # validation H at the chosen point
-
-    def to_json(self) -> dict:
-        return {"lam": self.lam, "gamma": self.gamma, "source": self.source,
-                "validation_H": None if math.isnan(self.harmonic_mean) else self.harmonic_mean}
-
-
-def combine(s0: np.ndarray, s1: np.ndarray, trained: np.ndarray, lam: float, gamma: float) -> np.ndarray:
-    """Scores of every label: the zero-training score, or for trained labels lam*trained + (1-lam)*zero - gamma."""
-    mixed = lam * s1 + (1 - lam) * s0 - gamma
-    return np.where(trained[None, :], mixed, s0)
-
-
-def calibrate(data: TrainingSet, zero_scores: np.ndarray, candidate_is_label: np.ndarray,
-              config: TrainConfig = TrainConfig(), *, repeats: int = 3, closed: bool | None = None,
-              should_stop: Callable[[], bool] | None = None) -> Calibration:
-    """Choose (lam, gamma) by generalized zero-shot H on the training photos alone.
-
-    The trained labels are split into pseudo-seen (70%) and pseudo-unseen (30%); a head trained on the pseudo-seen
-    photos is scored on held-out pseudo-seen photos and on all pseudo-unseen photos, with every candidate in play;
-    the grid point with the best mean H over ``repeats`` random splits wins. ``closed`` (default: every candidate
-    is a training label) skips that and only picks lam by held-out accuracy; the app passes False, because every
-    word of the vocabulary is a candidate there even though only labels are scored here. ``zero_scores`` (N, C) are the
-    zero-training scores of the labelled photos against the C candidates; ``candidate_is_label`` (C,) maps the
-    training labels into the candidates (the index of label i is ``np.flatnonzero(candidate_is_label)[i]``).
-    """
-    labels = np.unique(data.y)
-    if (candidate_is_label.all() if closed is None else closed):
-        return _calibrate_closed(data, zero_scores, config, should_stop)
-    if len(labels) < MIN_LABELS_TO_CALIBRATE:
-        return Calibration()
-    cand_of_label = np.flatnonzero(candidate_is_label)
-    grid = np.zeros((len(LAM_GRID), len(GAMMA_GRID)))
-    for r in range(repeats):
-        rng = np.random.default_rng(config.seed + 1000 + r)
-        pseudo_unseen = rng.choice(labels, size=max(1, int(round(0.3 * len(labels)))), replace=False)
-        seen_mask = ~np.isin(data.y, pseudo_unseen)
-        seen_rows = np.flatnonzero(seen_mask)
-        fit, held = stratified_split(data.y[seen_rows], config.val_fraction, config.seed + r)
-        fit_rows, held_rows = seen_rows[fit], seen_rows[held]
-        sub = TrainingSet(data.features[fit_rows], data.conse[fit_rows], data.y[fit_rows], data.label_texts,
-                          data.label_vectors, data.negative_vectors)
-        head = train_head(sub, TrainConfig(**{**config.__dict__, "seed": config.seed + r}), should_stop=should_stop)
-        eval_rows = np.concatenate([held_rows, np.flatnonzero(~seen_mask)])
-        e1 = head.project(data.features[eval_rows], data.conse[eval_rows])
-        s1 = np.zeros((len(eval_rows), len(candidate_is_label)), np.float32)
-        s1[:, cand_of_label] = e1 @ data.label_vectors.T
-        trained = np.zeros(len(candidate_is_label), bool)
-        trained[cand_of_label[np.setdiff1d(labels, pseudo_unseen)]] = True
-        truth = cand_of_label[data.y[eval_rows]]
-        is_seen = np.isin(data.y[eval_rows], pseudo_unseen, invert=True)
-        s0 = zero_scores[eval_rows]
-        for i, lam in enumerate(LAM_GRID):
-            for j, gamma in enumerate(GAMMA_GRID):
-                pred = combine(s0, s1, trained, lam, gamma).argmax(1)
-                grid[i, j] += harmonic_mean(pred, truth, is_seen) / repeats
-    i, j = np.unravel_index(np.argmax(grid), grid.shape)
-    return Calibration(float(LAM_GRID[i]), float(GAMMA_GRID[j]), "validation", float(grid[i, j]))
-
-
-def _calibrate_closed(data: TrainingSet, zero_scores: np.ndarray, config: TrainConfig,
-                      should_stop: Callable[[], bool] | None) -> Calibration:
-    """Every candidate is a trained label (a closed set, e.g. supervised evaluation): no unseen label to protect, so
-    only lam matters; pick it by held-out accuracy."""
-    fit, held = stratified_split(data.y, config.val_fraction, config.seed + 7)
-    if not len(held):
-        return Calibration(1.0, 0.0, "default")
-    sub = TrainingSet(data.features[fit], data.conse[fit], data.y[fit], data.label_texts, data.label_vectors,
-                      data.negative_vectors)
-    head = train_head(sub, config, should_stop=should_stop)
-    s1 = head.project(data.features[held], data.conse[held]) @ data.label_vectors.T
-    s0 = zero_scores[held]
-    trained = np.ones(s0.shape[1], bool)
-    acc = [float((combine(s0, s1, trained, lam, 0.0).argmax(1) == data.y[held]).mean()) for lam in LAM_GRID]
-    best = int(np.argmax(acc))
-    return Calibration(float(LAM_GRID[best]), 0.0, "validation (closed set)", acc[best])
-
-
-def harmonic_mean(pred: np.ndarray, truth: np.ndarray, is_seen: np.ndarray) -> float:
-    """GZSL H of top-1 accuracy on seen-label photos and on unseen-label photos."""
-    s = float((pred[is_seen] == truth[is_seen]).mean()) if is_seen.any() else 0.0
-    u = float((pred[~is_seen] == truth[~is_seen]).mean()) if (~is_seen).any() else 0.0
-    return 2 * s * u / (s + u) if s + u > 0 else 0.0
 
 
 def labels_vocabulary_negatives(vocab_vectors: np.ndarray, label_vectors: np.ndarray, max_cos: float = 0.9,

@@ -1,7 +1,7 @@
-"""Trained model versions: one folder per version, the base graph with the trained head's weights swapped in.
+"""Writing trained model versions: one folder per version, the base graph with the trained head's weights swapped in.
 
-Every exported graph carries the same residual head (``tagger.engine.projection``): in the base model its last layer is zero.
-A version is that graph with the trained weights put into its initializers (ONNX surgery, ~1 s, no re-export),
+Every exported graph carries the same residual head (``tagger.engine.projection``): in the base model its last layer is
+zero. A version is that graph with the trained weights put into its initializers (ONNX surgery, ~1 s, no re-export),
 plus ``head.npz`` (the same weights, to re-project stored features without decoding a photo again), the labels it
 was trained on, their word vectors and the calibration that mixes the trained and the zero-training experts. The
 manifest lists the sha256 of every file, so a damaged version is refused, never used silently.
@@ -12,87 +12,18 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tagger.engine.manifest import MANIFEST_FORMAT, IntegrityError, load_verified, sha256_file, write_json_atomic
-from tagger.training.trainer import Calibration, TrainedHead
+from tagger.engine.manifest import MANIFEST_FORMAT
+from tagger.engine.version import HEAD_FILE, ONNX_FILE, VERSION_KIND, VersionError, version_model_id
+from tagger.fileio import atomic_write_json, sha256_file
+from tagger.training.calibration import Calibration
+from tagger.training.trainer import TrainedHead
 
-VERSION_KIND = "trained-version"
-HEAD_FILE = "head.npz"
-ONNX_FILE = "model.onnx"
 RESIDUAL_PREFIX = "projection.residual."
-TAGS_PER_PHOTO = 3  # at most this many trained labels join a photo's automatic tags
-
-
-class VersionError(RuntimeError):
-    """A version cannot be written or used; the message says why."""
-
-
-def versions_dir(catalog_path: Path) -> Path:
-    """Versions live beside the catalog that owns them (they are trained on its photos, not shared models)."""
-    return catalog_path.parent / (catalog_path.stem + ".models")
-
-
-def version_model_id(base_model: str, number: int) -> str:
-    return f"{base_model}+v{number}"
-
-
-@dataclass
-class ModelVersion:
-    """A loaded, verified trained version."""
-
-    number: int
-    folder: Path
-    manifest: dict[str, Any]
-    head: TrainedHead
-    label_vectors: np.ndarray  # (L, D) unit
-    lam: np.ndarray  # (L,) weight of the trained expert per label (1 for labels the word space does not know)
-    gamma: float
-
-    @property
-    def model_id(self) -> str:
-        return self.manifest["model"]
-
-    @property
-    def base_model(self) -> str:
-        return self.manifest["base_model"]
-
-    @property
-    def labels(self) -> list[str]:
-        return self.head.label_texts
-
-    @property
-    def onnx_path(self) -> Path:
-        return self.folder / ONNX_FILE
-
-    @classmethod
-    def load(cls, folder: Path, number: int) -> ModelVersion:
-        try:
-            manifest = load_verified(folder)
-        except IntegrityError as exc:
-            raise VersionError(f"model version {number} is damaged: {exc}") from None
-        if manifest.get("kind") != VERSION_KIND:
-            raise VersionError(f"{folder} is not a trained model version")
-        with np.load(folder / HEAD_FILE, allow_pickle=False) as z:
-            n_layers = int(z["n_layers"])
-            layers = [(z[f"w{i}"], z[f"b{i}"]) for i in range(n_layers)]
-            label_vectors = z["label_vectors"]
-            lam = z["lam"]
-        head = TrainedHead(layers, list(manifest["labels"]))
-        return cls(number, folder, manifest, head, label_vectors, lam, float(manifest["calibration"]["gamma"]))
-
-    def project(self, features: np.ndarray, conse: np.ndarray) -> np.ndarray:
-        """The version's unit embeddings from stored features: what its ONNX graph gives for the same photo."""
-        return self.head.project(features, conse)
-
-    def label_scores(self, trained: np.ndarray, zero: np.ndarray) -> np.ndarray:
-        """(N, L) scores of the trained labels: lam * cosine with the trained embedding + (1 - lam) * the
-        zero-training score - gamma (see ``tagger.training.trainer.combine``)."""
-        return self.lam * (np.asarray(trained, np.float32) @ self.label_vectors.T) + (1 - self.lam) * zero - self.gamma
 
 
 def label_lambdas(labels: Sequence[str], known: Sequence[bool], calibration: Calibration) -> np.ndarray:
@@ -123,7 +54,7 @@ def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: d
             "metrics": metrics,
             "artefacts": {ONNX_FILE: sha256_file(tmp / ONNX_FILE), HEAD_FILE: sha256_file(tmp / HEAD_FILE)},
         }
-        write_json_atomic(tmp / "manifest.json", json.loads(json.dumps(manifest, default=_json_safe)))
+        atomic_write_json(tmp / "manifest.json", json.loads(json.dumps(manifest, default=_json_safe)))
         shutil.rmtree(out, ignore_errors=True)
         tmp.rename(out)
     finally:

@@ -1,0 +1,178 @@
+"""Commands over the photo library: index, search, similar, tags, tag, status, doctor."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from tagger.cli.keyword_commands import keyword_models, keyword_settings, write_sidecars
+from tagger.cli.shared import catalog_engine, open_catalog, open_library, sigint_stops
+from tagger.errors import UsageError
+
+
+def cmd_index(args, progress) -> int:  # the one command that creates a catalog
+    from tagger.library.indexer import Indexer
+
+    catalog = open_catalog(args, create=True)
+    engine = catalog_engine(args, progress, catalog)
+    with sigint_stops("stopping after the current batch (Ctrl-C again to abort now)…") as stop:
+        for folder in args.folders:
+            if not folder.is_dir():
+                raise UsageError(f"{folder} is not a folder")
+        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers)
+        from tagger.library.keyword_sync import load_settings, sidecar_writer
+
+        indexer.on_indexed = sidecar_writer(
+            catalog, keyword_models(args, progress, catalog, load_settings(catalog), engine),
+            on_failure=lambda path, why: print(f"tagger: could not write the sidecar of {path}: {why}",
+                                               file=sys.stderr))
+        stats = indexer.index(args.folders, progress=progress, should_stop=stop)
+    progress.close()
+    summary = {k: v for k, v in stats.__dict__.items()}
+    summary["images_per_second"] = round(stats.images_per_second, 2)
+    summary["counts"] = catalog.counts()
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(f"{stats.scanned} photos found: {stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged; "
+              f"{stats.indexed} indexed, {stats.failed} failed, {stats.moved} moved, {stats.gone} gone "
+              f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
+        if stats.keywords:
+            print(f"  keywords re-read for {stats.keywords} unchanged photos whose XMP sidecar changed")
+        for folder, why in stats.skipped_dirs:
+            print(f"  could not read folder {folder}: {why}")
+        if stats.cancelled:
+            print("stopped early: run the same command again to resume")
+        c = summary["counts"]
+        print(f"catalog: {c['indexed']} indexed, {c['failed']} failed, {c['gone']} gone  ({catalog.path})")
+    return 130 if stats.cancelled else 0
+
+
+def cmd_search(args, progress) -> int:
+    lib = open_library(args, progress)
+    hits = lib.search(args.text, args.limit, args.folder)
+    progress.close()
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        if not hits:
+            print("no photos indexed yet: run `tagger index FOLDER` first" if not len(lib.table().ids) else "no match")
+        for h in hits:
+            print(f"{h.score:7.3f}  {h.path}")
+    return 0
+
+
+def cmd_similar(args, progress) -> int:
+    lib = open_library(args, progress)
+    try:
+        hits = lib.similar(args.photo, args.limit, args.folder)
+    except LookupError as exc:
+        raise UsageError(str(exc)) from None
+    progress.close()
+    if args.json:
+        print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+    else:
+        for h in hits:
+            print(f"{h.score:7.3f}  {h.path}")
+    return 0
+
+
+def cmd_tags(args, progress) -> int:
+    lib = open_library(args, progress)
+    catalog = lib.catalog
+    target = args.target
+    if target.is_dir():
+        ids = catalog.photos_under(target)
+        if not ids:
+            raise UsageError(f"no indexed photos under {target}: run `tagger index` on it first")
+    else:
+        pid = catalog.find_photo(target)
+        if pid is None:
+            raise UsageError(f"{target} is not in the catalog: run `tagger index` on its folder first")
+        ids = [pid]
+    cloud = lib.tag_cloud(ids, args.limit)
+    user: dict[str, int] = {}
+    for tags in catalog.user_tags(ids).values():
+        for t in tags:
+            user[t] = user.get(t, 0) + 1
+    progress.close()
+    if args.json:
+        print(json.dumps({"photos": len(ids), "tags": [t.to_json() for t in cloud],
+                          "user_tags": [{"tag": t, "photos": n} for t, n in sorted(user.items())]},
+                         indent=2, ensure_ascii=False))
+    else:
+        print(f"{len(ids)} photo(s)")
+        print("automatic: " + ", ".join(f"{t.tag} ({t.weight:.2f})" for t in cloud))
+        print("user:      " + (", ".join(f"{t}" + (f" ({n})" if len(ids) > 1 else "") for t, n in sorted(user.items()))
+                               or "(none)"))
+    return 0
+
+
+def cmd_tag(args, progress) -> int:
+    from tagger.library.tag_text import clean_tag
+
+    catalog = open_catalog(args)
+    pid = catalog.find_photo(args.photo)
+    if pid is None:
+        raise UsageError(f"{args.photo} is not in the catalog: run `tagger index` on its folder first")
+    for word in args.add:
+        try:
+            tag = clean_tag(word)
+        except ValueError:
+            continue  # nothing but spaces: nothing to add
+        catalog.add_user_tag(pid, tag)
+    for word in args.remove:
+        try:
+            removed = catalog.remove_user_tag(pid, clean_tag(word))
+        except ValueError:
+            removed = False  # nothing but spaces: no such tag
+        if not removed:
+            print(f"{args.photo} had no user tag {word!r}", file=sys.stderr)
+    print(", ".join(catalog.user_tags([pid]).get(pid, [])) or "(no user tags)")
+    write_sidecars(args, progress, catalog, [pid])
+    return 0
+
+
+def cmd_status(args, progress) -> int:
+    catalog = open_catalog(args)
+    counts = catalog.counts()
+    failures = catalog.failures(None if args.limit == 0 else args.limit)
+    info = {
+        **counts,
+        "catalog": str(catalog.path),
+        "schema_version": catalog.schema_version,
+        "roots": [str(r.path) for r in catalog.roots()],
+        "failures": [{"path": str(p), "reason": r} for p, r in failures],
+        "keyword_writing": keyword_settings(catalog).to_json(),
+    }
+    engine = catalog_engine(args, progress, catalog)
+    progress.close()
+    info["model"] = engine.model_id
+    info["model_version"] = engine.version.number if engine.version else 0
+    info["labels"] = len({row["label"] for row in catalog.labels()})
+    info["provider"] = engine.runtime.provider
+    info["device"] = engine.runtime.device
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+    else:
+        print(f"catalog {info['catalog']} (schema {info['schema_version']})")
+        print(f"  {counts['indexed']} indexed, {counts['failed']} failed, {counts['gone']} gone")
+        trained = f", trained version {info['model_version']}" if info["model_version"] else ", untrained"
+        print(f"  model {info['model']}{trained} on {info['provider']}")
+        for r in info["roots"]:
+            print(f"  library folder {r}")
+        print(f"  keyword writing: {keyword_settings(catalog).describe()}")
+        if failures:
+            print("failures:")
+            for p, r in failures:
+                print(f"  {p}: {r}")
+    return 0
+
+
+def cmd_doctor(args, progress) -> int:
+    from tagger.library.doctor import diagnose, format_report
+
+    report = diagnose(open_catalog(args), repair=args.repair, progress=progress)
+    progress.close()
+    print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else format_report(report))
+    return 0 if report.healthy else 1

@@ -1,0 +1,102 @@
+"""The details panel of the selected photo: its facts, automatic tags and an upright preview decoded off the GUI
+thread; the person's own tags (added, removed, then written to the sidecar when keyword writing is on); Open and Show
+in folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QThreadPool, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
+
+from tagger.gui.grid import PhotoGrid
+from tagger.gui.keywords_controller import KeywordsController
+from tagger.gui.services import ImageSignals, PreviewTask
+from tagger.gui.session import Session
+from tagger.gui.widgets import DetailsPanel
+from tagger.library.tag_text import clean_tag
+
+PREVIEW_SIDE = 900  # pixels: sharp in a large panel, quick to decode
+DETAIL_TAGS = 20
+
+
+class DetailsController(QObject):
+    notice = Signal(str, int)
+
+    def __init__(self, session: Session, panel: DetailsPanel, grid: PhotoGrid, keywords: KeywordsController,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.panel, self.grid, self.keywords = session, panel, grid, keywords
+        self.preview_signals = ImageSignals()
+        self.preview_signals.loaded.connect(self._preview_loaded)
+        panel.user_tag_added.connect(self.add_user_tag)
+        panel.user_tag_removed.connect(self.remove_user_tag)
+        panel.open_requested.connect(self.open_photo)
+        panel.reveal_requested.connect(self.reveal_photo)
+
+    def show_selected(self) -> None:
+        """The current photo while anything is selected; an empty panel otherwise."""
+        self.show(self.grid.current_photo() if self.grid.selected_ids() else None)
+
+    def show(self, photo_id: int | None) -> None:
+        catalog = self.session.catalog
+        if photo_id is None or catalog is None:
+            self.panel.show_photo(None)
+            return
+        info = catalog.photo(photo_id) or {}
+        path = catalog.photo_paths([photo_id]).get(photo_id)
+        library = self.session.local_library
+        auto = library.tag_cloud([photo_id], limit=DETAIL_TAGS) if library is not None else []
+        self.panel.show_photo(photo_id, info, path, auto, catalog.user_tags([photo_id]).get(photo_id, []))
+        if path is not None:
+            QThreadPool.globalInstance().start(PreviewTask(photo_id, path, PREVIEW_SIDE, self.preview_signals))
+
+    def _preview_loaded(self, key, image) -> None:
+        if key == self.panel.photo_id:  # the selection may have moved on while it decoded
+            self.panel.set_preview(QPixmap.fromImage(image) if not image.isNull() else None)
+
+    # ------------------------------------------------------------------ the person's own tags
+
+    def add_user_tag(self, photo_id: int, text: str) -> None:
+        try:
+            tag = clean_tag(text)
+        except ValueError:
+            return  # nothing but spaces: nothing to add
+        self.session.catalog.add_user_tag(photo_id, tag)
+        self.keywords.write([photo_id])
+        self.show(photo_id)
+
+    def remove_user_tag(self, photo_id: int, tag: str) -> None:
+        self.session.catalog.remove_user_tag(photo_id, tag)
+        self.keywords.write([photo_id])
+        self.show(photo_id)
+
+    # ------------------------------------------------------------------ the file
+
+    def open_photo(self, photo_id: int | None) -> None:
+        path = self._path(photo_id)
+        if path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def reveal_photo(self, photo_id: int | None) -> None:
+        path = self._path(photo_id)
+        if path is None:
+            return
+        if sys.platform == "darwin":
+            QProcess.startDetached("open", ["-R", str(path)])
+        elif sys.platform.startswith("win"):
+            QProcess.startDetached("explorer", [f"/select,{path}"])
+        else:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+    def _path(self, photo_id: int | None) -> Path | None:
+        catalog = self.session.catalog
+        if photo_id is None or catalog is None:
+            return None
+        path = catalog.photo_paths([photo_id]).get(photo_id)
+        if path is None or not path.exists():
+            self.notice.emit(f"the file is gone: {path}", 8000)
+            return None
+        return path
