@@ -11,7 +11,16 @@ from collections.abc import Sequence
 
 from tagger.cli.eval_command import cmd_eval
 from tagger.cli.keyword_commands import cmd_keywords
-from tagger.cli.library_commands import cmd_doctor, cmd_index, cmd_search, cmd_similar, cmd_status, cmd_tag, cmd_tags
+from tagger.cli.library_commands import (
+    cmd_doctor,
+    cmd_folders,
+    cmd_index,
+    cmd_search,
+    cmd_similar,
+    cmd_status,
+    cmd_tag,
+    cmd_tags,
+)
 from tagger.cli.model_commands import cmd_build_model, cmd_info, cmd_label, cmd_labels, cmd_models, cmd_train
 from tagger.cli.parser import build_parser
 
@@ -20,7 +29,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval, "index": cmd_index,
             "search": cmd_search, "similar": cmd_similar, "tags": cmd_tags, "tag": cmd_tag, "status": cmd_status,
             "label": cmd_label, "labels": cmd_labels, "train": cmd_train, "models": cmd_models,
-            "keywords": cmd_keywords, "doctor": cmd_doctor}
+            "keywords": cmd_keywords, "doctor": cmd_doctor, "folders": cmd_folders}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

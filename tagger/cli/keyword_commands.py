@@ -11,16 +11,20 @@ from tagger.errors import UsageError
 
 
 def write_sidecars(args, progress, catalog, photo_ids) -> None:
-    """With keyword writing on, put these photos' tags into their XMP sidecars now."""
-    from tagger.library.keyword_sync import export_keywords, load_settings
+    """With keyword writing on, put these photos' tags into their XMP sidecars now; either way, say which keywords
+    removed in Tagger the files still carry (other programs still show them)."""
+    from tagger.library.keyword_sync import export_keywords, kept_in_files, load_settings
 
     settings = load_settings(catalog)
-    if not settings.enabled:
-        return
-    # no engine here: automatic keywords written before are kept as they are (index and --export update them)
-    report = export_keywords(catalog, photo_ids, settings=settings)
-    for path, reason in report.failed:
-        print(f"tagger: could not write the sidecar of {path}: {reason}", file=sys.stderr)
+    if settings.enabled:
+        # no engine here: automatic keywords written before are kept as they are (index and --export update them)
+        report = export_keywords(catalog, photo_ids, settings=settings)
+        for path, reason in report.failed:
+            print(f"tagger: could not write the sidecar of {path}: {reason}", file=sys.stderr)
+        for path, conflict in report.conflicts:
+            print(f"tagger: {path}: {conflict.describe()}", file=sys.stderr)
+    for note in kept_in_files(catalog, photo_ids, settings):
+        print(f"tagger: {note}", file=sys.stderr)
 
 
 def keyword_models(args, progress, catalog, settings, engine=None) -> list[str]:
@@ -82,6 +86,8 @@ def cmd_keywords(args, progress) -> int:
               f"{e['missing']} files missing, {len(e['failed'])} failed")
         for f in e["failed"]:
             print(f"  {f['path']}: {f['reason']}")
+        for path, conflict in report.conflicts:
+            print(f"  {path}: {conflict.describe()}")
     if out["label_candidates"]:
         print("keywords from your files that could be training labels (photos):")
         print("  " + ", ".join(f"{c['keyword']} ({c['photos']})" for c in out["label_candidates"][:40]))

@@ -1,4 +1,4 @@
-"""Commands over the photo library: index, search, similar, tags, tag, status, doctor."""
+"""Commands over the photo library: index, search, similar, tags, tag, status, doctor, folders."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
         for folder in args.folders:
             if not folder.is_dir():
                 raise UsageError(f"{folder} is not a folder")
-        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers)
+        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers, exclude=args.exclude)
         from tagger.library.keyword_sync import load_settings, sidecar_writer
 
         indexer.on_indexed = sidecar_writer(
@@ -31,6 +31,7 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
     summary = {k: v for k, v in stats.__dict__.items()}
     summary["images_per_second"] = round(stats.images_per_second, 2)
     summary["counts"] = catalog.counts()
+    summary["keyword_conflicts"] = len(catalog.keyword_conflicts())
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
@@ -39,8 +40,20 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
               f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
         if stats.keywords:
             print(f"  keywords re-read for {stats.keywords} unchanged photos whose XMP sidecar changed")
+        if summary["keyword_conflicts"]:
+            print(f"  {summary['keyword_conflicts']} keyword(s) changed both in Tagger and in another program, left "
+                  "as each side has them: `tagger status` lists them")
+        for old, new in stats.relinked:
+            print(f"  library folder {old} is now {new}: its photos, tags and labels follow")
+        if stats.excluded:
+            print(f"  left out by name: {stats.excluded} files or folders (editor backups and temp files, "
+                  ".taggerignore, --exclude)")
         for folder, why in stats.skipped_dirs:
-            print(f"  could not read folder {folder}: {why}")
+            print(f"  could not read folder {folder}: {why} (unavailable: its photos are kept as they were)")
+        if stats.thumbnails_failed:
+            n = stats.thumbnails_failed
+            print(f"  {n} thumbnail{'s' if n > 1 else ''} could not be written (a full disk?): free some space, then "
+                  "`tagger doctor --repair` makes them")
         if stats.cancelled:
             print("stopped early: run the same command again to resume")
         c = summary["counts"]
@@ -144,6 +157,7 @@ def cmd_status(args, progress) -> int:
         "roots": [str(r.path) for r in catalog.roots()],
         "failures": [{"path": str(p), "reason": r} for p, r in failures],
         "keyword_writing": keyword_settings(catalog).to_json(),
+        "keyword_conflicts": [{"path": str(p), **c.to_json()} for _, p, c in catalog.keyword_conflicts()],
     }
     engine = catalog_engine(args, progress, catalog)
     progress.close()
@@ -162,6 +176,8 @@ def cmd_status(args, progress) -> int:
         for r in info["roots"]:
             print(f"  library folder {r}")
         print(f"  keyword writing: {keyword_settings(catalog).describe()}")
+        for _, p, c in catalog.keyword_conflicts():
+            print(f"  keyword conflict in {p}: {c.describe()}")
         if failures:
             print("failures:")
             for p, r in failures:
@@ -176,3 +192,31 @@ def cmd_doctor(args, progress) -> int:
     progress.close()
     print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else format_report(report))
     return 0 if report.healthy else 1
+
+
+def cmd_folders(args, progress) -> int:
+    from tagger.library.folders import list_folders, relink_folder, remove_folder
+
+    catalog = open_catalog(args)
+    progress.close()
+    if args.remove is not None:
+        root, n = remove_folder(catalog, args.remove)
+        photos = sum(n.get(s, 0) for s in ("indexed", "failed", "gone"))
+        print(f"removed library folder {root.path}: {photos} photos and {n.get('labels', 0)} labels forgotten "
+              "(the files are not touched)")
+        return 0
+    if args.relink is not None:
+        root, new, done = relink_folder(catalog, *args.relink)
+        merged = f", {done.merged} of them folded into the copy already indexed there" if done.merged else ""
+        print(f"relinked library folder {root.path} to {new}: {done.photos} photos{merged}, {done.labels} labels "
+              "follow; run `tagger index` on it to bring it up to date")
+        return 0
+    folders = list_folders(catalog)
+    if args.json:
+        print(json.dumps([f.to_json() for f in folders], indent=2, ensure_ascii=False))
+    elif not folders:
+        print("no library folders yet: `tagger index FOLDER` adds one")
+    for f in [] if args.json else folders:
+        state = "" if f.available else f"  UNAVAILABLE: {f.reason}; its photos are kept"
+        print(f"{f.path}: {f.indexed} indexed, {f.failed} failed, {f.gone} gone, {f.labels} labels{state}")
+    return 0

@@ -142,6 +142,7 @@ def cmd_train(args, progress) -> int:
 
 
 def cmd_models(args, progress) -> int:
+    from tagger.engine.version import version_folder
     from tagger.training.retrain import use_version
 
     catalog = open_catalog(args)
@@ -168,5 +169,7 @@ def cmd_models(args, progress) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"]))
         print(f"{mark} {r['version']:<2} {when}  {len(r['labels'])} labels ({', '.join(r['labels'][:6])}"
               f"{', …' if len(r['labels']) > 6 else ''}); held-out accuracy {m.get('val_acc_before', 0):.3f} -> "
-              f"{m.get('val_acc_after', 0):.3f}")
+              f"{m.get('val_acc_after', 0):.3f}"
+              + ("" if (version_folder(catalog.path, r["folder"]) / "manifest.json").is_file() else
+                 "  [its folder is gone: it cannot be used; see `tagger doctor`]"))
     return 0

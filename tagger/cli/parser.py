@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_status(sub)
     _add_keywords(sub)
     _add_doctor(sub)
+    _add_folders(sub)
     return parser
 
 
@@ -72,6 +73,9 @@ def _add_index(sub) -> None:
     p.add_argument("folders", nargs="+", type=Path, metavar="FOLDER")
     p.add_argument("--batch-size", type=at_least(1), default=32)
     p.add_argument("--workers", type=at_least(1), default=None, help="decoding threads (default: one per core)")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                   help="leave out files and folders: a name (`*.psd`, `Trash`) or a path from the folder "
+                        "(`2019/raw`); repeatable. To leave them out for good, put the globs in a .taggerignore file")
     p.add_argument("--json", action="store_true")
 
 
@@ -167,4 +171,15 @@ def _add_doctor(sub) -> None:
     p = sub.add_parser("doctor", help="check the catalog (integrity, orphans, missing files, thumbnails)")
     add_common_options(p)
     p.add_argument("--repair", action="store_true", help="repair what can be repaired safely")
+    p.add_argument("--json", action="store_true")
+
+
+def _add_folders(sub) -> None:
+    p = sub.add_parser("folders", help="library folders: list them, remove one, relink one that was renamed or moved")
+    add_common_options(p)
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--remove", type=Path, metavar="FOLDER",
+                        help="forget a library folder and its photos' tags and labels (the files are not touched)")
+    action.add_argument("--relink", type=Path, nargs=2, metavar=("OLD", "NEW"),
+                        help="the library folder OLD is now at NEW: its photos, tags and labels follow")
     p.add_argument("--json", action="store_true")

@@ -5,6 +5,11 @@ read (and hashed), at reduced scale (``Image.draft``: JPEG DCT scaling, HEIF emb
 the model's input size; the network input and the GUI thumbnail are both made from that one decoded image. Files are
 recognised by content, never by extension. Every failure becomes an :class:`ImageDecodeError` with a reason a person
 can read.
+
+Memory is bounded twice over: a file is refused from its header, before the rest is read, when it cannot be a usable
+photo (more pixels than ``MAX_PIXELS``, far more bytes than its pixels could need, a JPEG header followed by junk),
+and every decode first reserves the memory it will hold from one budget shared by all decoding threads
+(:mod:`tagger.engine.decode_budget`), so four huge PNGs decode one after another instead of all at once.
 """
 
 from __future__ import annotations
@@ -16,13 +21,17 @@ import struct
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import ExifTags, Image, ImageFile, ImageOps
 
+from tagger.engine import photo_header
+from tagger.engine.decode_budget import DecodeBudget
+from tagger.engine.photo_header import Header
 from tagger.errors import TaggerError
 
 try:  # HEIC/HEIF support is optional at run time but installed by default (AVIF is built into Pillow >= 11.3)
@@ -43,6 +52,22 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".
 MAX_PIXELS = 180_000_000
 # Pillow's own check stays on as a backstop for any other Pillow use in the process; ours refuses first, with WxH.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Bigger files are refused unread: a 180 MP photo stored uncompressed in 16-bit RGB is 1.1 GB.
+MAX_FILE_BYTES = 2 * 2**30
+# A JPEG, PNG or BMP holds one image (plus metadata, an embedded preview, a motion photo's short video, an HDR gain
+# map): more than this many bytes beyond 16 a pixel is not a photo, or is one with something else glued on.
+_SLACK_BYTES = 64 * 2**20
+_MAX_BYTES_PER_PIXEL = 16
+_SINGLE_IMAGE_KINDS = frozenset({"jpeg", "png", "bmp"})
+_UNKNOWN_PIXELS = 24_000_000  # decode memory reserved for a photo whose header does not say its size
+# The decode memory every decoding thread of this process shares (see decode_budget).
+DECODE_BUDGET = DecodeBudget()
+# Pillow allocates pixels in blocks, 16 MB by default. glibc serves a freed block's size from the freeing thread's own
+# arena afterwards and keeps it there: with the budget letting one huge PNG decode at a time, four threads still each
+# kept a GB of freed blocks (3.6 GB resident instead of 1.35). Blocks of 64 MB are above glibc's 32 MB mmap ceiling,
+# so they go back to the system when freed; small photos, a block smaller than that, are not affected.
+if "PILLOW_BLOCK_SIZE" not in os.environ:
+    Image.core.set_block_size(64 * 2**20)
 THUMB_SIZE = 320  # long side of cached thumbnails
 THUMB_QUALITY = 85  # JPEG quality of cached thumbnails: ~15-25 KB each, no visible artefacts at GUI size
 # Formats a photo folder plausibly holds. Pillow's other plugins (EPS runs Ghostscript; TGA, XPM, SPIDER... match
@@ -141,7 +166,7 @@ def decode_photo(data: bytes, prep: Preprocessing, thumb_size: int = THUMB_SIZE)
     """
     if thumb_size < 1:
         raise ValueError(f"thumb_size must be positive, got {thumb_size}")
-    photo = _decode(data, prep.resize, max(prep.resize, thumb_size))
+    photo = _decode(data, *decode_sizes(prep, thumb_size))
     try:
         pixels = to_network_input(photo.image, prep)
         thumbnail = _thumbnail_jpeg(photo.image, thumb_size)
@@ -152,32 +177,111 @@ def decode_photo(data: bytes, prep: Preprocessing, thumb_size: int = THUMB_SIZE)
     return DecodedPhoto(pixels, thumbnail, photo.width, photo.height, photo.format, photo.taken_at)
 
 
+def decode_sizes(prep: Preprocessing, thumb_size: int = THUMB_SIZE) -> tuple[int, int]:
+    """(short side, long side) a photo is decoded to at least: enough for the network input and the thumbnail."""
+    return prep.resize, max(prep.resize, thumb_size)
+
+
 def open_upright(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
     """Read and decode a file (reduced so the short side stays >= ``min_side``), upright, RGB.
 
     Same decoder as :func:`decode_photo`, so what evaluation sees is what indexing sees.
     """
-    return _decode(_read(path), min_side, min_side).image
+    with _read(path, min_side, min_side) as data:
+        return _decode(data, min_side, min_side).image
 
 
 def load_for_network(path: str | os.PathLike, prep: Preprocessing) -> np.ndarray:
     """The network input for a file: identical to ``decode_photo(bytes, prep).pixels`` (same reduced decode)."""
-    return to_network_input(_decode(_read(path), prep.resize, max(prep.resize, THUMB_SIZE)).image, prep)
+    sizes = decode_sizes(prep)
+    with _read(path, *sizes) as data:
+        return to_network_input(_decode(data, *sizes).image, prep)
 
 
-def _read(path: str | os.PathLike) -> bytes:
+@contextmanager
+def read_photo(fh: BinaryIO, min_side: int | None = None, min_long: int | None = None) -> Iterator[bytes]:
+    """The bytes of an open photo file, read within the decode-memory budget and held there until the block ends.
+
+    The header is read first: a file that cannot be a usable photo is refused (:class:`ImageDecodeError`) before
+    the rest of it is read. Then the memory the file and its decode will take (decoded at least ``min_side`` x
+    ``min_long``, see :func:`decode_cost`) is reserved from :data:`DECODE_BUDGET`, waiting while other threads hold
+    it, and the file is read. Decode inside the block. Errors reading the file are raised as they come
+    (``OSError``) for the caller to word."""
+    size = os.fstat(fh.fileno()).st_size
+    header = read_header(fh, size)
+    with DECODE_BUDGET.hold(decode_cost(header, size, min_side, min_long)):
+        fh.seek(0)
+        try:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        except MemoryError:
+            raise ImageDecodeError("too large to read (out of memory)") from None
+        if len(data) > MAX_FILE_BYTES:  # it grew after the header was read
+            raise ImageDecodeError(f"too large to be a photo ({_megabytes(len(data))})")
+        yield data
+
+
+@contextmanager
+def _read(path: str | os.PathLike, min_side: int | None, min_long: int | None) -> Iterator[bytes]:
+    """:func:`read_photo` with the file's own errors worded as reasons."""
+    with ExitStack() as stack:
+        try:
+            data = stack.enter_context(read_photo(stack.enter_context(open(path, "rb")), min_side, min_long))
+        except PermissionError:
+            raise ImageDecodeError("permission denied") from None
+        except FileNotFoundError:
+            raise ImageDecodeError("file vanished") from None
+        except IsADirectoryError:
+            raise ImageDecodeError("not a file (a folder)") from None
+        except OSError as exc:
+            raise ImageDecodeError(f"cannot read file ({exc.strerror or exc})") from None
+        yield data
+
+
+def read_header(fh: BinaryIO, size: int) -> Header:
+    """What the file's header declares, read through seeks; refuses what cannot be a usable photo, with a reason.
+
+    Refused: an empty file, a file over ``MAX_FILE_BYTES``, a header declaring more than ``MAX_PIXELS``, a JPEG, PNG
+    or BMP far larger than its pixels could need, a JPEG header followed by junk. Anything else, including content
+    nobody recognised, is left to the decoder, which knows more formats and says what is wrong."""
+    if size <= 0:
+        raise ImageDecodeError("empty file (0 bytes)")
+    fh.seek(0)
+    kind = sniff(fh.read(32))
+    if size > MAX_FILE_BYTES:
+        what = f"a {kind.upper()} of " if kind else ""
+        raise ImageDecodeError(f"too large to be a photo ({what}{_megabytes(size)})")
     try:
-        return Path(path).read_bytes()
-    except PermissionError:
-        raise ImageDecodeError("permission denied") from None
-    except FileNotFoundError:
-        raise ImageDecodeError("file vanished") from None
-    except IsADirectoryError:
-        raise ImageDecodeError("not a file (a folder)") from None
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot read file ({exc.strerror or exc})") from None
-    except MemoryError:
-        raise ImageDecodeError("too large to read (out of memory)") from None
+        header = photo_header.parse(fh, size, kind)
+    except photo_header.HeaderRefused as exc:
+        raise ImageDecodeError(exc.reason) from None
+    pixels = header.pixels
+    if pixels and pixels > MAX_PIXELS:
+        raise ImageDecodeError(f"decompression bomb refused ({header.width}x{header.height} pixels)")
+    if pixels and kind in _SINGLE_IMAGE_KINDS and size > _SLACK_BYTES + _MAX_BYTES_PER_PIXEL * pixels:
+        raise ImageDecodeError(f"too large for its pixels ({_megabytes(size)} for a {header.width}x{header.height} "
+                               f"{kind.upper()}): not a photo, or one with something else appended")
+    return header
+
+
+def decode_cost(header: Header, size: int, min_side: int | None = None, min_long: int | None = None) -> int:
+    """Bytes a decode holds at its peak: the file's bytes plus the decoded pixels and their RGB working copies.
+
+    A JPEG decodes at reduced scale (``draft``: 1/2, 1/4 or 1/8, keeping at least ``min_side`` x ``min_long``), so
+    its cost is that of the reduced image; every other format decodes at full size."""
+    width, height = header.width, header.height
+    if not (width and height):
+        return size + _UNKNOWN_PIXELS * header.bytes_per_pixel
+    if header.kind == "jpeg" and min_side:
+        long_side = max(min_side, min_long or 0)
+        want = (long_side, min_side) if width >= height else (min_side, long_side)
+        fits = min(width // want[0], height // want[1])  # as Image.draft picks its scale
+        scale = max((a for a in (8, 4, 2) if fits >= a), default=1)
+        width, height = -(-width // scale), -(-height // scale)
+    return size + width * height * header.bytes_per_pixel
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 @dataclass
@@ -191,8 +295,7 @@ class _Upright:
 
 def _decode(data: bytes, min_side: int | None, min_long: int | None) -> _Upright:
     """The one decode path: identify by content, refuse bombs, draft, load, orient, RGB. Errors become reasons."""
-    if not data:
-        raise ImageDecodeError("empty file (0 bytes)")
+    read_header(io.BytesIO(data), len(data))  # refuses absurd files before Pillow parses them
     try:
         img = _open(data)
         width, height = img.size
@@ -306,9 +409,11 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     if mode == "RGB" and "transparency" not in img.info:
         return img
     if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in img.info:
-        rgba = img.convert("RGBA")
+        # an RGBA image is its own mask (its alpha band): no RGBA copy and no alpha band apart, which took a
+        # 13000x13000 PNG's decode from 1.35 GB to 2.2 GB; the pixels come out identical
+        rgba = img if mode == "RGBA" else img.convert("RGBA")
         background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
+        background.paste(rgba, mask=rgba)
         return background
     if mode.startswith("I;16") or mode in ("I", "F"):
         arr = np.asarray(img)
@@ -386,55 +491,12 @@ def _describe(data: bytes) -> str:
 
 def _declared_size(data: bytes) -> tuple[int, int] | None:
     """Width and height from the header, for formats whose header Pillow refuses to finish parsing as a bomb."""
-    kind = sniff(data[:32])
     try:
-        if kind == "png":
-            return struct.unpack_from(">II", data, 16)
-        if kind == "bmp":
-            w, h = struct.unpack_from("<ii", data, 18)
-            return w, abs(h)
-        if kind == "webp" and data[12:16] == b"VP8X":
-            return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
-        if kind == "gif":
-            return _gif_size(data)
-        if kind == "jpeg":
-            return _jpeg_size(data)
-    except (struct.error, IndexError, ValueError):
-        pass
-    return None
+        header = photo_header.parse(io.BytesIO(data), len(data), sniff(data[:32]))
+    except photo_header.HeaderRefused:
+        return None
+    return (header.width, header.height) if header.pixels else None
 
-
-def _gif_size(data: bytes) -> tuple[int, int] | None:
-    """Logical screen grown to the first frame's extent, as Pillow sizes a GIF."""
-    w, h = struct.unpack_from("<HH", data, 6)
-    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-    while pos < len(data):
-        if data[pos] == 0x2C:  # image descriptor
-            x0, y0, fw, fh = struct.unpack_from("<HHHH", data, pos + 1)
-            return max(w, x0 + fw), max(h, y0 + fh)
-        if data[pos] != 0x21:  # not an extension: trailer or junk
-            return w, h
-        pos += 2
-        while pos < len(data) and data[pos]:  # extension sub-blocks
-            pos += data[pos] + 1
-        pos += 1
-    return w, h
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    pos = 2
-    while pos + 9 <= len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-            h, w = struct.unpack_from(">HH", data, pos + 5)
-            return w, h
-        pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
-    return None
 
 def to_network_input(img: Image.Image, prep: Preprocessing) -> np.ndarray:
     """Resize the short side, centre-crop, normalise: float32 CHW, exactly as the model was trained."""

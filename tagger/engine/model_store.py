@@ -130,12 +130,16 @@ def build_model(folder: Path, backbone: str, ws: WordSpaceRef, top_t: int,
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    np.save(tmp / CLASS_VECTORS_NAME, class_vectors)
-    write_model(
-        tmp, backbone=backbone, word_space_path=ws.path, word_space_id=ws.id, class_vectors=class_vectors,
-        class_vector_recipe=CLASS_VECTOR_RECIPE, top_t=top_t, progress=progress,
-        extra_artefacts=[CLASS_VECTORS_NAME],
-    )
+    try:
+        np.save(tmp / CLASS_VECTORS_NAME, class_vectors)
+        write_model(
+            tmp, backbone=backbone, word_space_path=ws.path, word_space_id=ws.id, class_vectors=class_vectors,
+            class_vector_recipe=CLASS_VECTOR_RECIPE, top_t=top_t, progress=progress,
+            extra_artefacts=[CLASS_VECTORS_NAME],
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # hundreds of MB half written: left behind, they keep a disk full
+        raise
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():

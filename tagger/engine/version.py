@@ -33,6 +33,24 @@ def versions_dir(catalog_path: Path) -> Path:
     return catalog_path.parent / (catalog_path.stem + ".models")
 
 
+def version_folder(catalog_path: Path, recorded: Path | str) -> Path:
+    """Where a recorded version's folder is now. Versions are written into ``versions_dir`` beside the catalog, but
+    an older Tagger recorded them relative to the working directory of a `--db relative/path` command (from any
+    other directory they looked "damaged"), and a catalog moved with its models folder records the old place. So a
+    recorded folder that is not where it says is looked for by name beside the catalog; never relative to the
+    working directory."""
+    recorded = Path(recorded)
+    home = versions_dir(catalog_path) / recorded.name
+    if recorded.is_absolute() and recorded.is_dir():
+        return recorded
+    if home.is_dir():
+        return home
+    beside = catalog_path.parent / recorded
+    if not recorded.is_absolute() and beside.is_dir():
+        return beside
+    return recorded if recorded.is_absolute() else home
+
+
 def version_model_id(base_model: str, number: int) -> str:
     return f"{base_model}+v{number}"
 

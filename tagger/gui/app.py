@@ -34,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from tagger.gui.main_window import MainWindow
+    from tagger.gui.recent import recent_catalogs
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Tagger")
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = QSettings(str(args.settings), QSettings.Format.IniFormat)
     else:
         settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Tagger", "Tagger")
-    recent = settings.value("recent/catalogs") or []
+    recent = recent_catalogs(settings)
     db = args.db or (Path(recent[0]) if recent else default_db_path())
     window = MainWindow(db, settings)
     if args.index:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QDesktopServices, QPixmap
 
 from tagger.gui.grid import PhotoGrid
 from tagger.gui.keywords_controller import KeywordsController
-from tagger.gui.services import ImageSignals, PreviewTask
+from tagger.gui.services import ImageSignals, PreviewTask, readable_error
 from tagger.gui.session import Session
 from tagger.gui.widgets import DetailsPanel
 from tagger.library.tag_text import clean_tag
@@ -59,19 +59,27 @@ class DetailsController(QObject):
 
     # ------------------------------------------------------------------ the person's own tags
 
-    def add_user_tag(self, photo_id: int, text: str) -> None:
+    def add_user_tag(self, photo_id: int, text: str) -> bool:
+        """True once the tag is in the catalog; a failure (locked, full or read-only disk) is said, never swallowed."""
         try:
             tag = clean_tag(text)
         except ValueError:
-            return  # nothing but spaces: nothing to add
-        self.session.catalog.add_user_tag(photo_id, tag)
-        self.keywords.write([photo_id])
-        self.show(photo_id)
+            return False  # nothing but spaces: nothing to add
+        return self._edit(photo_id, lambda catalog: catalog.add_user_tag(photo_id, tag), f"add “{tag}”")
 
-    def remove_user_tag(self, photo_id: int, tag: str) -> None:
-        self.session.catalog.remove_user_tag(photo_id, tag)
+    def remove_user_tag(self, photo_id: int, tag: str) -> bool:
+        return self._edit(photo_id, lambda catalog: catalog.remove_user_tag(photo_id, tag), f"remove “{tag}”")
+
+    def _edit(self, photo_id: int, change, what: str) -> bool:
+        try:
+            change(self.session.catalog)
+        except Exception as exc:  # shown to the user: the edit did not happen
+            self.notice.emit(f"Could not {what}: {readable_error(exc)}", 15000)
+            self.show(photo_id)
+            return False
         self.keywords.write([photo_id])
         self.show(photo_id)
+        return True
 
     # ------------------------------------------------------------------ the file
 

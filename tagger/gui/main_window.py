@@ -11,7 +11,6 @@ read, and changed, on its own.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -35,13 +34,12 @@ from tagger.gui.indexing_controller import IndexingController
 from tagger.gui.keywords_controller import KeywordsController
 from tagger.gui.labels_controller import LabelsController
 from tagger.gui.labels_panel import LabelsPanel
+from tagger.gui.recent import recent_catalogs, remember_catalog
 from tagger.gui.search_controller import SearchController
 from tagger.gui.session import Session
 from tagger.gui.status_bar import StatusBar
 from tagger.gui.widgets import DetailsPanel, SettingsDialog, TagCloud, WelcomePage
 from tagger.library.catalog import Catalog, CatalogError
-
-RECENT_CATALOGS = 8
 
 
 class MainWindow(QMainWindow):
@@ -248,14 +246,12 @@ class MainWindow(QMainWindow):
         self.index_ctl.update_counts()
 
     def _show_recent(self) -> None:
-        db = str(self.session.db_path)
-        recent = [p for p in (self.settings.value("recent/catalogs") or []) if p != db]
-        self.welcome.set_recent([p for p in recent if os.path.exists(p)])
+        db = str(self.session.db_path.absolute())
+        self.welcome.set_recent([p for p in recent_catalogs(self.settings) if p != db])
 
     def _remember_catalog(self) -> None:
-        db, catalog = str(self.session.db_path), self.session.catalog
-        recent = [db] + [p for p in (self.settings.value("recent/catalogs") or []) if p != db]
-        self.settings.setValue("recent/catalogs", recent[:RECENT_CATALOGS])
+        catalog = self.session.catalog
+        remember_catalog(self.settings, self.session.db_path)
         self.settings.setValue("library/folders", [str(r.path) for r in catalog.roots()] if catalog else [])
 
     def _folder_added(self, _folder: Path) -> None:

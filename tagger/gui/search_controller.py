@@ -25,8 +25,7 @@ def library_rows(catalog) -> list[GridRow]:
     """All indexed photos, newest capture date first (the browsing order people expect)."""
     if catalog is None:
         return []
-    return [GridRow(pid, h, rel.rsplit("/", 1)[-1]) for pid, h, rel in catalog.db.execute(
-        "SELECT id, hash, rel_path FROM photos WHERE status = 'indexed' ORDER BY COALESCE(taken_at, '') DESC, id DESC")]
+    return [GridRow(pid, h, name) for pid, h, name in catalog.newest_first()]
 
 
 class SearchController(QObject):

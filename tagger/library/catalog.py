@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from tagger.errors import is_disk_full, user_message
 from tagger.fileio import atomic_write_bytes
 from tagger.library import schema
 from tagger.library.catalog_common import CatalogError, chunks
+from tagger.library.catalog_folders import LibraryFolders
 from tagger.library.catalog_health import Health
 from tagger.library.catalog_tags import UserTags
 from tagger.library.catalog_training import LabelsAndVersions
@@ -96,13 +98,14 @@ def display_path(path_key: bytes) -> str:
     return path_key.decode("utf-8", errors="replace")
 
 
-class Catalog(UserTags, LabelsAndVersions, Health):
+class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders):
     """A handle on one catalog file. Not shared between threads: open one per thread (SQLite's rule)."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path):
         self.db = db
         self.path = path
         self.read_only = False  # opened from a read-only disk or file: reading works, every write is refused
+        self.read_only_reason = "is on a read-only disk (or not writable)"  # said when a write is refused
 
     # ------------------------------------------------------------------ opening
 
@@ -118,7 +121,48 @@ class Catalog(UserTags, LabelsAndVersions, Health):
                 path.parent.mkdir(parents=True, exist_ok=True)
             conn = _connect(path, read_only)
         except (OSError, sqlite3.Error) as exc:
-            raise CatalogError(f"cannot open the catalog {path}: {exc}") from None
+            raise CatalogError(f"cannot open the catalog {path}: {user_message(exc) or exc}") from None
+        full = False
+        try:
+            cls._prepare(conn, path, read_only, migrate)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if read_only or not _no_room(exc):
+                raise CatalogError(f"cannot open the catalog {path}: {user_message(exc)}") from None
+            conn = cls._open_without_room(path, exc, migrate)
+            full = True
+        catalog = cls(sqlite_utils.Database(conn), path)
+        catalog.read_only = read_only or full
+        if full:
+            catalog.read_only_reason = "is on a full disk"
+        return catalog
+
+    @classmethod
+    def _open_without_room(cls, path: Path, first: sqlite3.OperationalError, migrate: bool) -> sqlite3.Connection:
+        """Open a healthy catalog for reading on a full disk.
+
+        Reading a WAL catalog that no other connection holds makes SQLite (re)build its shared-memory index in the
+        ``-shm`` file, which takes disk blocks; on a full disk that fails with "disk I/O error" although nothing is
+        wrong with the catalog. In exclusive locking mode SQLite keeps that index in memory instead, so reading needs
+        no disk space at all. The price, another process waiting while this one reads, is paid only on a full disk,
+        where nobody can write anyway; the catalog is opened read-only so a change fails clearly, before it starts."""
+        try:
+            conn = _connect(path, False)
+        except (OSError, sqlite3.Error):
+            raise CatalogError(f"cannot open the catalog {path}: {user_message(first)}") from None
+        try:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+            cls._prepare(conn, path, False, migrate=False, upgrade_refused="the disk is full" if migrate else None)
+        except sqlite3.Error:
+            conn.close()
+            raise CatalogError(f"cannot open the catalog {path}: {user_message(first)}") from None
+        return conn
+
+    @staticmethod
+    def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool, migrate: bool,
+                 upgrade_refused: str | None = None) -> None:
+        """Check the schema version, migrate if asked, set WAL. Raises CatalogError (the connection closed) for a
+        catalog that must not be used; lets sqlite3.OperationalError through (a full disk, a lock: not damage)."""
         try:
             conn.execute("PRAGMA foreign_keys = ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -134,6 +178,10 @@ class Catalog(UserTags, LabelsAndVersions, Health):
                 raise CatalogError(f"the catalog {path} needs an upgrade (schema {version} -> {SCHEMA_VERSION}) but "
                                    "is on a read-only disk or not writable; open it once where it can be written. "
                                    "Nothing was changed.")
+            if version < SCHEMA_VERSION and upgrade_refused:
+                raise CatalogError(f"the catalog {path} needs to be created or upgraded (schema {version} -> "
+                                   f"{SCHEMA_VERSION}) but {upgrade_refused}: free some space, then try again. "
+                                   "Nothing was changed.")
             if version < SCHEMA_VERSION and migrate:
                 if version > 0:
                     backup_catalog(conn, path, version)
@@ -145,15 +193,14 @@ class Catalog(UserTags, LabelsAndVersions, Health):
                 except sqlite3.OperationalError:
                     pass  # read-only media: WAL cannot be enabled, reading still works
             conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError:
+            raise  # no room, locked, I/O: the caller decides; never "damaged"
+        except sqlite3.DatabaseError as exc:  # SQLITE_CORRUPT, SQLITE_NOTADB
             conn.close()
             raise CatalogError(f"the catalog {path} is damaged or not a Tagger catalog ({exc})") from None
         except CatalogError:
             conn.close()
             raise
-        catalog = cls(sqlite_utils.Database(conn), path)
-        catalog.read_only = read_only
-        return catalog
 
     def close(self) -> None:
         self.db.conn.close()
@@ -172,6 +219,22 @@ class Catalog(UserTags, LabelsAndVersions, Health):
     def thumbnail_dir(self) -> Path:
         return self.path.parent / (self.path.stem + ".thumbnails")
 
+    def held_files(self) -> frozenset[tuple[int, int]]:
+        """(device, inode) of the catalog file and its -wal/-shm/-journal: the files this process holds through SQLite.
+
+        POSIX drops every lock a process holds on a file when it closes ANY descriptor on that file, so reading one of
+        these outside SQLite (a scanner sniffing file contents) silently unlocks this process's connections; another
+        process may then take the WAL for unused and delete it, and later writes here are lost. Code that opens files
+        in the library must skip these."""
+        held = set()
+        for name in ("", "-wal", "-shm", "-journal"):
+            try:
+                st = os.stat(f"{self.path}{name}")
+            except OSError:
+                continue
+            held.add((st.st_dev, st.st_ino))
+        return frozenset(held)
+
     def thumbnail_path(self, content_hash: str) -> Path:
         return self.thumbnail_dir / content_hash[:2] / f"{content_hash}.jpg"
 
@@ -180,6 +243,10 @@ class Catalog(UserTags, LabelsAndVersions, Health):
         Thumbnails are a cache: a full or read-only disk returns False instead of stopping the caller."""
         path = self.thumbnail_path(content_hash)
         if path.exists():
+            try:
+                os.utime(path)  # in use again: `doctor --repair` leaves a thumbnail touched within the hour alone
+            except OSError:
+                pass
             return True
         try:
             atomic_write_bytes(path, jpeg, fsync=False)
@@ -190,21 +257,31 @@ class Catalog(UserTags, LabelsAndVersions, Health):
     def transaction(self):
         """``with catalog.transaction():`` - one atomic unit (BEGIN IMMEDIATE … COMMIT, rollback on error)."""
         if self.read_only:
-            raise CatalogError(f"the catalog {self.path} is on a read-only disk (or not writable): searching and "
-                               "browsing work, changes cannot be saved")
+            raise CatalogError(f"the catalog {self.path} {self.read_only_reason}: searching and browsing work, "
+                               "changes cannot be saved" + ("; free some space, then try again"
+                                                            if "full" in self.read_only_reason else ""))
         return _Transaction(self.db.conn)
 
     # ------------------------------------------------------------------ roots
 
     def add_root(self, path: Path | str) -> Root:
+        """The library folder for ``path``: an existing one that holds it, else a new one that takes in every library
+        folder inside it (their rows, tags and labels), so no photo is ever reached through two library folders."""
         resolved = Path(os.path.realpath(path))
         key = os.fsencode(resolved)
         row = self.db.execute("SELECT id FROM roots WHERE path_bytes = ?", [key]).fetchone()
         if row:
             return Root(row[0], resolved)
+        located = self.locate(resolved)
+        if located is not None:
+            return located[0]
         with self.transaction():
             cur = self.db.execute("INSERT INTO roots (path, path_bytes, added_at) VALUES (?, ?, ?)",
                                   [display_path(key), key, time.time()])
+            for inner in self.roots():
+                inner_b = os.fsencode(inner.path)
+                if inner.id != cur.lastrowid and inner_b.startswith(key.rstrip(b"/") + b"/"):
+                    self.merge_root(inner.id, cur.lastrowid, inner_b[len(key.rstrip(b"/")) + 1:])
         return Root(cur.lastrowid, resolved)
 
     def roots(self) -> list[Root]:
@@ -335,13 +412,13 @@ class Catalog(UserTags, LabelsAndVersions, Health):
             self.db.execute("UPDATE photos SET size = ?, mtime_ns = ?, status = 'indexed', reason = NULL WHERE id = ?",
                             [size, mtime_ns, photo_id])
 
-    def mark_gone(self, photo_ids: Iterable[int]) -> int:
+    def mark_gone(self, photo_ids: Iterable[int], reason: str = "file no longer exists") -> int:
         ids = list(photo_ids)
         with self.transaction():
             for lo in range(0, len(ids), 500):
                 chunk = ids[lo:lo + 500]
-                self.db.execute(f"UPDATE photos SET status = 'gone', reason = 'file no longer exists' "
-                                f"WHERE id IN ({','.join('?' * len(chunk))}) AND status != 'gone'", chunk)
+                self.db.execute(f"UPDATE photos SET status = 'gone', reason = ? "
+                                f"WHERE id IN ({','.join('?' * len(chunk))}) AND status != 'gone'", [reason, *chunk])
         return len(ids)
 
     # ------------------------------------------------------------------ reading
@@ -403,6 +480,12 @@ class Catalog(UserTags, LabelsAndVersions, Health):
                                         [backbone, *part]).fetchall()
             if rows:
                 yield _feature_arrays(rows)
+
+    def newest_first(self) -> list[tuple[int, str, str]]:
+        """(id, content hash, file name) of every indexed photo, newest capture date first: the order people browse."""
+        return [(pid, h, rel.rsplit("/", 1)[-1]) for pid, h, rel in self.db.execute(
+            "SELECT id, hash, rel_path FROM photos WHERE status = 'indexed' "
+            "ORDER BY COALESCE(taken_at, '') DESC, id DESC")]
 
     def indexed_ids(self) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM photos WHERE status = 'indexed' ORDER BY id")]
@@ -529,6 +612,14 @@ def _writable(path: Path) -> bool:
     """Whether SQLite can write the catalog: the file and its folder (journal, WAL) writable; a read-only mount
     answers no even to root (EROFS)."""
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+_NO_ROOM = frozenset({"SQLITE_FULL", "SQLITE_IOERR_SHMSIZE", "SQLITE_IOERR_SHMOPEN", "SQLITE_IOERR_SHMMAP"})
+
+
+def _no_room(exc: sqlite3.OperationalError) -> bool:
+    """SQLite could not get disk space (or its -shm file) to open the catalog: a full disk, not a damaged file."""
+    return is_disk_full(exc) or getattr(exc, "sqlite_errorname", None) in _NO_ROOM
 
 
 def _connect(path: Path, read_only: bool) -> sqlite3.Connection:

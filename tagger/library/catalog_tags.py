@@ -1,15 +1,36 @@
 """Catalog queries about the user's own words on photos: tags typed in Tagger and keywords read from files.
 
 A mixin of ``Catalog`` (it uses the catalog's connection and transactions); apart so the rules about the user's
-words sit together as they grow.
+words sit together as they grow. Keywords are kept in step with the photos' files by a three-way merge
+(keyword_merge): ``keyword_base`` holds, per photo, what the catalog and the files last agreed on, and
+``keyword_conflicts`` the keywords both changed differently, until the person settles them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tagger.library.catalog_common import chunks
+from tagger.library.keyword_merge import Conflict, next_base, three_way
+from tagger.library.keyword_paths import identity, keyword_path
+
+
+@dataclass(frozen=True)
+class KeywordState:
+    """One photo's keywords as the catalog holds them (user tags as keyword paths) and its last agreed base."""
+
+    catalog: list[str]
+    base: list[str]
+    conflicts: list[Conflict] = field(default_factory=list)  # reported before, not yet settled
+
+    @property
+    def removed_here(self) -> list[str]:
+        """Keywords the files still had at the last sync that the catalog no longer has (removed in Tagger)."""
+        have = {identity(p) for p in self.catalog}
+        return [b for b in self.base if identity(b) not in have]
 
 
 class UserTags:
@@ -27,26 +48,108 @@ class UserTags:
             cur = self.db.execute("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?", [photo_id, tag])
         return cur.rowcount > 0
 
-    def set_file_keywords(self, photo_id: int, keywords: Sequence[str] | None, sidecar_sig: str | None) -> None:
-        """Make the photo's 'xmp' user tags equal the keywords its file and sidecars carry now.
+    def set_file_keywords(self, photo_id: int, keywords: Sequence[str] | None, sidecar_sig: str | None, *,
+                          moved: bool = False) -> list[Conflict]:
+        """Bring what the photo's file and sidecars say now (``keywords``, paths) into its user tags: a three-way
+        merge with the keywords both last agreed on. A keyword another program changed since then is taken (new
+        ones come in as source 'xmp', removed ones leave, whoever added them); one changed in Tagger stays as
+        Tagger has it (the sidecar writer carries it to the files when writing is on); one changed on both sides
+        is a conflict, recorded and returned, and left as it is in the catalog.
 
-        Only the 'xmp' source is touched: a tag the user added in Tagger is never replaced or removed, a keyword
-        that left the file leaves the catalog. ``keywords`` None keeps the tags (they could not be read);
+        ``keywords`` None keeps everything (they could not be read). ``moved``: the photo was found under a new path;
+        a keyword typed in Tagger is then never taken as removed elsewhere (its sidecar may have stayed behind).
         ``sidecar_sig`` is remembered so an unchanged photo whose sidecar changed is noticed without decoding."""
+        conflicts: list[Conflict] = []
         with self.transaction():
             if keywords is not None:
-                now = {t.casefold(): t for t in keywords}
-                have = {t.casefold(): (t, src) for t, src in self.db.execute(
-                    "SELECT tag, source FROM user_tags WHERE photo_id = ?", [photo_id])}
-                self.db.conn.executemany(
-                    "DELETE FROM user_tags WHERE photo_id = ? AND tag = ? AND source = 'xmp'",
-                    [(photo_id, t) for cf, (t, src) in have.items() if src == "xmp" and cf not in now])
-                t0 = time.time()
-                self.db.conn.executemany(
-                    "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, 'xmp', ?)",
-                    [(photo_id, t, t0) for cf, t in now.items() if cf not in have])
+                rows = [(t, src) for t, src in self.db.execute(
+                    "SELECT tag, source FROM user_tags WHERE photo_id = ?", [photo_id])]
+                catalog = [p for p in (keyword_path(t) for t, _ in rows) if p is not None]
+                base = self._keyword_base([photo_id]).get(photo_id, [])
+                if moved:
+                    typed = {identity(p) for t, src in rows if src != "xmp" and (p := keyword_path(t))}
+                    base = [b for b in base if identity(b) not in typed]
+                merge = three_way(base, keywords, catalog, self._conflicts_of([photo_id]).get(photo_id, []))
+                self._take_from_files(photo_id, rows, merge.to_catalog)
+                conflicts = merge.conflicts
+                self._save_keyword_sync(photo_id, next_base(merge.base, keywords, merge.keywords), conflicts)
             if sidecar_sig is not None:
                 self.db.execute("UPDATE photos SET sidecar_sig = ? WHERE id = ?", [sidecar_sig, photo_id])
+        return conflicts
+
+    def _take_from_files(self, photo_id: int, rows: Sequence[tuple[str, str]], changes: dict[str, list[str]]) -> None:
+        """Make the photo's user tags of each changed keyword identity exactly the files' paths."""
+        if not changes:
+            return
+        delete, insert = [], []
+        for key, paths in changes.items():
+            wanted = {p.casefold(): p for p in paths}
+            mine = [(t, p) for t, _ in rows if (p := keyword_path(t)) is not None and identity(p) == key]
+            delete += [(photo_id, t) for t, p in mine if p.casefold() not in wanted]
+            have = {p.casefold() for _, p in mine}
+            insert += [(photo_id, p, time.time()) for cf, p in wanted.items() if cf not in have]
+        self.db.conn.executemany("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?", delete)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, 'xmp', ?)", insert)
+
+    def _keyword_base(self, photo_ids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for chunk in chunks(list(photo_ids), 500):
+            for pid, keyword in self.db.execute(
+                f"SELECT photo_id, keyword FROM keyword_base WHERE photo_id IN ({','.join('?' * len(chunk))})",
+                    chunk):
+                out.setdefault(pid, []).append(keyword)
+        return out
+
+    def _conflicts_of(self, photo_ids: Sequence[int]) -> dict[int, list[Conflict]]:
+        out: dict[int, list[Conflict]] = {}
+        for chunk in chunks(list(photo_ids), 500):
+            for pid, keyword, ours, theirs in self.db.execute(
+                    "SELECT photo_id, keyword, in_catalog, in_files FROM keyword_conflicts "
+                    f"WHERE photo_id IN ({','.join('?' * len(chunk))}) ORDER BY photo_id, keyword", chunk):
+                out.setdefault(pid, []).append(_conflict(keyword, ours, theirs))
+        return out
+
+    def _save_keyword_sync(self, photo_id: int, base: Sequence[str], conflicts: Sequence[Conflict]) -> None:
+        self.db.execute("DELETE FROM keyword_base WHERE photo_id = ?", [photo_id])
+        self.db.conn.executemany("INSERT OR IGNORE INTO keyword_base (photo_id, keyword) VALUES (?, ?)",
+                                 [(photo_id, k) for k in base])
+        self.db.execute("DELETE FROM keyword_conflicts WHERE photo_id = ?", [photo_id])
+        now = time.time()
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO keyword_conflicts (photo_id, keyword, in_catalog, in_files, found_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(photo_id, c.keyword, "\n".join(c.in_catalog), "\n".join(c.in_files), now) for c in conflicts])
+
+    def save_keyword_syncs(self, synced: Sequence[tuple[int, Sequence[str], Sequence[Conflict]]]) -> None:
+        """Record, after writing sidecars, what the catalog and each photo's files now agree on, and the conflicts
+        the writer found (replacing the photo's earlier ones): (photo id, base, conflicts), one transaction."""
+        if not synced:
+            return
+        with self.transaction():
+            alive = {pid for chunk in chunks([p for p, _, _ in synced], 500) for (pid,) in self.db.execute(
+                f"SELECT id FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+            for pid, base, conflicts in synced:
+                if pid in alive:
+                    self._save_keyword_sync(pid, base, conflicts)
+
+    def keyword_state(self, photo_ids: Sequence[int]) -> dict[int, KeywordState]:
+        """Each photo's keywords (its user tags, as keyword paths) and the base they last agreed on with its files."""
+        tags = self.user_tags(photo_ids)
+        base = self._keyword_base(photo_ids)
+        conflicts = self._conflicts_of(photo_ids)
+        return {pid: KeywordState([p for p in (keyword_path(t) for t in tags.get(pid, [])) if p is not None],
+                                  base.get(pid, []), conflicts.get(pid, [])) for pid in photo_ids}
+
+    def keyword_conflicts(self, limit: int | None = None) -> list[tuple[int, Path, Conflict]]:
+        """(photo id, path, conflict) of every keyword changed both in Tagger and in another program, unsettled."""
+        rows = self.db.execute(
+            "SELECT k.photo_id, k.keyword, k.in_catalog, k.in_files FROM keyword_conflicts k "
+            "JOIN photos p ON p.id = k.photo_id WHERE p.status = 'indexed' ORDER BY k.photo_id, k.keyword"
+            + (" LIMIT ?" if limit is not None else ""), [limit] if limit is not None else []).fetchall()
+        paths = self.photo_paths(sorted({r[0] for r in rows}))
+        return [(pid, paths[pid], _conflict(keyword, ours, theirs)) for pid, keyword, ours, theirs in rows
+                if pid in paths]
 
     def user_tags_with_source(self, photo_ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
         """(tag, source) per photo; source is 'user' (added in Tagger) or 'xmp' (read from the file's keywords)."""
@@ -85,3 +188,7 @@ class UserTags:
             ):
                 out.setdefault(pid, []).append(tag)
         return out
+
+
+def _conflict(keyword: str, in_catalog: str, in_files: str) -> Conflict:
+    return Conflict(keyword, tuple(filter(None, in_catalog.split("\n"))), tuple(filter(None, in_files.split("\n"))))

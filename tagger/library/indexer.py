@@ -25,14 +25,26 @@ from pathlib import Path
 
 import numpy as np
 
-from tagger.engine.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, sniff
+from tagger.engine.imageio import IMAGE_SUFFIXES, ImageDecodeError, decode_photo, decode_sizes, read_photo, sniff
 from tagger.engine.version import label_tags
 from tagger.fileio import content_hash
+from tagger.library.active_version import fill_active_version
 from tagger.library.catalog import Catalog, KnownFile, PhotoRecord, Root
-from tagger.library.keywords import is_sidecar_name, metadata_bytes, read_keywords, sidecar_names, sidecar_signature
+from tagger.library.folders import adopt_renamed_folder, carry_labels
+from tagger.library.ignore import IGNORE_FILE, IgnoreRules, read_ignore_file
+from tagger.library.keywords import (
+    is_sidecar_name,
+    metadata_bytes,
+    read_keywords,
+    remove_stale_temps,
+    shared_stems,
+    sidecar_names,
+    sidecar_signature,
+)
 from tagger.progress import Cancelled, ProgressFn
 
 AUTO_TAGS_PER_PHOTO = 32
+EXCLUDED_REASON = "excluded by name (an editor's backup or temp file, .taggerignore or --exclude)"
 _SUFFIXES = frozenset(s.encode() for s in IMAGE_SUFFIXES)
 
 
@@ -47,7 +59,11 @@ class IndexStats:
     moved: int = 0  # recognised by content, row re-pointed
     gone: int = 0  # marked gone in this run
     keywords: int = 0  # unchanged photos whose XMP sidecar changed: keywords re-read, nothing decoded
-    skipped_dirs: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed
+    thumbnails_failed: int = 0  # indexed, but the thumbnail could not be written (a full disk): doctor --repair
+    skipped_dirs: list[tuple[str, str]] = field(default_factory=list)  # folders that could not be listed: unavailable,
+    # their photos kept as they were
+    excluded: int = 0  # files and folders left out by name (editor backups, .taggerignore, --exclude)
+    relinked: list[tuple[str, str]] = field(default_factory=list)  # (old, new): renamed library folders taken in
     seconds: float = 0.0
     cancelled: bool = False
 
@@ -66,24 +82,44 @@ class FoundFile:
     sidecar_sig: str = ""  # keywords.sidecar_signature of those sidecars: '' when there are none
 
 
+@dataclass
+class ScanNotes:
+    """What a scan saw besides photos: folders it could not list (their photos are unavailable, not gone) and what
+    the ignore rules left out (a photo indexed earlier there leaves the library)."""
+
+    unlisted: set[bytes] = field(default_factory=set)  # path keys of folders
+    excluded: set[bytes] = field(default_factory=set)  # path keys of files and folders
+
+
 # ---------------------------------------------------------------------------- scanning
 
 
-def scan(root: Path, start: bytes = b"", skipped: list | None = None) -> Iterator[FoundFile]:
+def scan(root: Path, start: bytes = b"", skipped: list | None = None, *,
+         held: frozenset[tuple[int, int]] = frozenset(), ignore: IgnoreRules | None = None,
+         notes: ScanNotes | None = None) -> Iterator[FoundFile]:
     """Image files under ``root/start``, recursively, by extension or (for other names) by content.
 
+    Names that are never photos (editors' backups and temp files, ``.taggerignore`` and ``ignore``'s globs, a catalog's
+    own folders: see ``tagger.library.ignore``) are left out before anything is opened.
+
     Symlinked folders are followed once (loops are cut by device/inode), hidden entries are skipped, and a folder that
-    cannot be listed is reported in ``skipped`` instead of stopping the scan.
+    cannot be listed is reported in ``skipped`` instead of stopping the scan. Files in ``held`` (device, inode) — the
+    catalog and its -wal/-shm, see ``Catalog.held_files`` — and any SQLite journal are never opened: opening and
+    closing one outside SQLite drops this process's locks on it, and another process may then delete the WAL under us.
     """
     root_b = os.fsencode(root)
+    notes = notes if notes is not None else ScanNotes()
+    rules = _rules_above(root_b, start, ignore or IgnoreRules(), notes)
+    if rules is None:
+        return  # ``start`` itself is excluded
     seen_dirs: set[tuple[int, int]] = set()
-    stack = [start]
+    stack = [(start, rules)]
     while stack:
-        rel = stack.pop()
+        rel, rules = stack.pop()
         folder = root_b + (b"/" + rel if rel else b"")
         try:
             st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in seen_dirs:
+            if (st.st_dev, st.st_ino) in seen_dirs or (st.st_dev, st.st_ino) in rules.own:
                 continue
             seen_dirs.add((st.st_dev, st.st_ino))
             with os.scandir(folder) as it:
@@ -91,34 +127,66 @@ def scan(root: Path, start: bytes = b"", skipped: list | None = None) -> Iterato
         except OSError as exc:
             if skipped is not None:
                 skipped.append((os.fsdecode(folder), exc.strerror or str(exc)))
+            notes.unlisted.add(rel)
             continue
+        names = frozenset(e.name for e in entries)
+        if IGNORE_FILE in names and (text := read_ignore_file(folder)):
+            rules = rules.with_ignore_file(rel, text)
         subdirs = []
         xmp = {e.name: e for e in entries if is_sidecar_name(e.name) and not e.name.startswith(b".")}
+        shared = shared_stems(names) if xmp else frozenset()  # photo.xmp beside photo.jpg + photo.CR2: nobody's
+        remove_stale_temps(folder, names)  # what a killed sidecar export left (.tagger-*.xmp-tmp)
         for entry in entries:
             name = entry.name
             if name.startswith(b".") or name in xmp:
                 continue
             child = rel + b"/" + name if rel else name
             try:
-                if entry.is_dir(follow_symlinks=True):
-                    subdirs.append(child)
+                is_dir = entry.is_dir(follow_symlinks=True)
+                if rules.skips(child, name, is_dir, names):
+                    notes.excluded.add(child)
+                    continue
+                if is_dir:
+                    subdirs.append((child, rules))
                     continue
                 if not entry.is_file(follow_symlinks=True):
                     continue
                 st = entry.stat(follow_symlinks=True)
             except OSError:
                 continue  # vanished or a dangling link: not a photo we can index
+            if (st.st_dev, st.st_ino) in held or name.endswith(_SQLITE_COMPANIONS):
+                continue
             if os.path.splitext(name)[1].lower() in _SUFFIXES or _looks_like_image(entry.path):
-                yield FoundFile(child, st.st_size, st.st_mtime_ns, *_sidecars(rel, name, xmp))
+                yield FoundFile(child, st.st_size, st.st_mtime_ns, *_sidecars(rel, name, xmp, shared))
         stack.extend(reversed(subdirs))
 
 
-def _sidecars(rel: bytes, name: bytes, xmp: dict) -> tuple[tuple[bytes, ...], str]:
+def _rules_above(root_b: bytes, start: bytes, rules: IgnoreRules, notes: ScanNotes) -> IgnoreRules | None:
+    """The rules in force at ``start``: the ``.taggerignore`` files of the folders above it (from the library folder
+    down), so that indexing a subfolder leaves out what indexing the whole library would. None: ``start`` itself is
+    left out."""
+    if not start:
+        return rules
+    parts = start.split(b"/")
+    for depth, name in enumerate(parts):
+        above = b"/".join(parts[:depth])
+        text = read_ignore_file(root_b + (b"/" + above if above else b""))
+        if text:
+            rules = rules.with_ignore_file(above, text)
+        here = b"/".join(parts[:depth + 1])
+        if rules.skips(here, name, True):
+            notes.excluded.add(here)
+            return None
+    return rules
+
+
+def _sidecars(rel: bytes, name: bytes, xmp: dict,
+              shared: frozenset[bytes] = frozenset()) -> tuple[tuple[bytes, ...], str]:
     """The photo's sidecars among the folder's .xmp entries, and their fingerprint (stat only, nothing read)."""
     if not xmp:
         return (), ""
     keys, stats = [], []
-    for candidate in sidecar_names(name):
+    for candidate in sidecar_names(name, shared):
         entry = xmp.get(candidate)
         if entry is None:
             continue
@@ -133,12 +201,40 @@ def _sidecars(rel: bytes, name: bytes, xmp: dict) -> tuple[tuple[bytes, ...], st
     return tuple(keys), sidecar_signature(stats)
 
 
+_SQLITE_COMPANIONS = (b"-wal", b"-shm", b"-journal")
+
+
 def _looks_like_image(path: bytes) -> bool:
     try:
         with open(path, "rb") as fh:
             return sniff(fh.read(32)) is not None
     except OSError:
         return False
+
+
+def _outermost(folders: Sequence[Path | str]) -> list[Path]:
+    """The folders to scan, without repeats and without one inside another (its parent's scan covers it, and adding
+    the parent as a library folder takes the inner one in)."""
+    given = [(os.fsencode(os.path.realpath(f)).rstrip(b"/"), Path(f)) for f in folders]
+    out: list[Path] = []
+    for i, (real, folder) in enumerate(given):
+        if not any(real.startswith(other + b"/") or (real == other and j < i) for j, (other, _) in enumerate(given)):
+            out.append(folder)  # in the order given
+    return out
+
+
+def _within(key: bytes, folders: set[bytes]) -> bool:
+    """Whether path key ``key`` is one of ``folders`` or lies inside one (b'' is the whole library folder)."""
+    if not folders:
+        return False
+    if b"" in folders or key in folders:
+        return True
+    cut = key.find(b"/")
+    while cut != -1:
+        if key[:cut] in folders:
+            return True
+        cut = key.find(b"/", cut + 1)
+    return False
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -154,11 +250,52 @@ class _Decoded:
     keywords: list[str] | None = None  # from the file and its sidecars (None: could not be read)
 
 
-def _read_and_decode(root: Root, found: FoundFile, prep, reusable: dict[str, int]) -> _Decoded:
+@dataclass
+class _Reusable:
+    """Rows a file may turn out to be, found by its content hash, so it is not decoded again.
+
+    Identity by content is only safe one way: the same path with the same content (a ``touch``), or a row whose file
+    is no longer at its old path (a move or rename). A row whose file is still there is another photo: the file
+    with its content is a copy (an editor's backup, a duplicate), and taking the row would carry the user's tags away
+    from the photo they were given to."""
+
+    same_path: dict[bytes, tuple[str, int]] = field(default_factory=dict)  # path key -> (recorded hash, row)
+    moved: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)  # hash -> [(row, its absolute path)]
+
+    def match(self, path: bytes, key: bytes, digest: str) -> int | None:
+        recorded = self.same_path.get(key)
+        if recorded is not None and recorded[0] == digest:
+            return recorded[1]
+        for pid, old in self.moved.get(digest, ()):
+            if _left(old, path):
+                return pid
+        return None
+
+
+def _left(old: bytes, new: bytes) -> bool:
+    """Whether the file at ``old`` is no longer there (or is ``new`` itself, by another name: a case-only rename on a
+    case-insensitive disk). A path that cannot be checked (permission) counts as still there."""
+    try:
+        st = os.lstat(old)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    try:
+        return os.path.samestat(st, os.lstat(new))
+    except OSError:
+        return False
+
+
+def _read_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable | None = None) -> _Decoded:
+    """Read (within the decode-memory budget), hash and decode one file. A file whose header shows it cannot be a
+    photo (a bomb, a JPEG header followed by junk, 1.5 GB for 64x48 pixels) is refused before the rest is read.
+    ``reusable``: rows this content may turn out to be (none: always decode; bench/fuzz_decode.py passes {})."""
+    reusable = reusable or _Reusable()
     path = os.fsencode(root.path) + b"/" + found.path_key
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        with open(path, "rb") as fh, read_photo(fh, *decode_sizes(prep)) as data:
+            return _hash_and_decode(root, found, prep, reusable, path, data)
     except PermissionError:
         return _Decoded(found, reason="permission denied")
     except FileNotFoundError:
@@ -167,10 +304,16 @@ def _read_and_decode(root: Root, found: FoundFile, prep, reusable: dict[str, int
         return _Decoded(found, reason="not a file")
     except OSError as exc:
         return _Decoded(found, reason=f"cannot read file ({exc.strerror or exc})")
+    except ImageDecodeError as exc:  # refused from its header
+        return _Decoded(found, reason=exc.reason)
+
+
+def _hash_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable, path: bytes, data: bytes) -> _Decoded:
     digest = content_hash(data) if data else None
     keywords = _keywords(root, found, data)
-    if digest is not None and digest in reusable:
-        return _Decoded(found, digest, reuse=reusable[digest], keywords=keywords)
+    reuse = reusable.match(path, found.path_key, digest) if digest is not None else None
+    if reuse is not None:
+        return _Decoded(found, digest, reuse=reuse, keywords=keywords)
     try:
         return _Decoded(found, digest, photo=decode_photo(data, prep), keywords=keywords)
     except ImageDecodeError as exc:
@@ -196,8 +339,10 @@ def _keywords(root: Root, found: FoundFile, data: bytes | None) -> list[str] | N
 class Indexer:
     """Indexes folders into a catalog with one engine; reusable for several runs (the GUI keeps one)."""
 
-    def __init__(self, catalog: Catalog, engine, *, batch_size: int = 32, workers: int | None = None):
+    def __init__(self, catalog: Catalog, engine, *, batch_size: int = 32, workers: int | None = None,
+                 exclude: Sequence[str] = ()):
         self.catalog = catalog
+        self.exclude = tuple(exclude)  # globs left out besides each folder's .taggerignore (tagger.library.ignore)
         self.engine = engine
         self.batch_size = batch_size
         # decoding dominates (~29 ms a photo against ~10 ms for the model): two decoders per core keep the cores busy
@@ -206,6 +351,7 @@ class Indexer:
         self._labels = None  # (version, its labels' LabelSet), built once per active version
         # called with the ids of each committed batch's indexed photos (keyword writing, when it is on)
         self.on_indexed: Callable[[list[int]], None] | None = None
+        self._moves: list[tuple[int, bytes, int, bytes]] = []  # (old root, old key, new root, new key) of this run
 
     @property
     def model(self) -> str:
@@ -215,7 +361,8 @@ class Indexer:
               should_stop: Callable[[], bool] | None = None) -> IndexStats:
         stats = IndexStats()
         start = time.perf_counter()
-        plans = [self._plan(Path(f), stats, progress) for f in folders]
+        self._moves = []
+        plans = [self._plan(f, stats, progress) for f in _outermost(folders)]
         todo_total = sum(len(p[1]) + len(p[3]) for p in plans)
         done = 0
         try:
@@ -230,6 +377,8 @@ class Indexer:
                         progress("indexing", done, todo_total)
         except Cancelled:
             stats.cancelled = True
+        carry_labels(self.catalog, self._moves)  # a renamed labelled folder keeps its label
+        fill_active_version(self.catalog, self.engine)  # another process switched versions meanwhile (issue 12)
         stats.seconds = time.perf_counter() - start
         return stats
 
@@ -242,12 +391,17 @@ class Indexer:
             raise NotADirectoryError(f"{folder} is not a folder")
         located = self.catalog.locate(folder)
         root, start = located if located else (self.catalog.add_root(folder), b"")
+        if not start:
+            stats.relinked += adopt_renamed_folder(self.catalog, root)
         known = self.catalog.known_files(root.id, self.model)
+        notes = ScanNotes()
+        rules = IgnoreRules.for_library(root.path, self.exclude, self.catalog.path)
         todo: list[FoundFile] = []
         refresh: list[tuple[FoundFile, int]] = []  # unchanged photos whose sidecars changed
         seen: set[int] = set()
         found_n = 0
-        for found in scan(root.path, start, stats.skipped_dirs):
+        for found in scan(root.path, start, stats.skipped_dirs, held=self.catalog.held_files(), ignore=rules,
+                          notes=notes):
             found_n += 1
             if progress and found_n % 500 == 0:
                 progress("scanning", found_n, 0)
@@ -265,16 +419,38 @@ class Indexer:
                 stats.new += 1
             todo.append(found)
         stats.scanned += found_n
-        prefix = start + b"/" if start else b""
-        missing = [k.id for key, k in known.items()
-                   if k.id not in seen and k.status != "gone" and (not start or key == start or key.startswith(prefix))]
-        stats.gone += self.catalog.mark_gone(missing)
-        # contents the catalog can reuse without decoding: vanished files (moves) and same-path rewrites (touch)
-        gone_hashes = {k.hash: k.id for key, k in known.items()
-                       if k.hash and k.id not in seen and k.has_embedding and k.status != "failed"}
-        same_path = {known[f.path_key].hash: known[f.path_key].id for f in todo
-                     if f.path_key in known and known[f.path_key].hash and known[f.path_key].has_embedding}
-        return root, todo, {**gone_hashes, **same_path}, refresh
+        stats.excluded += len(notes.excluded)
+        # a photo not found is gone, unless its folder could not be listed (unavailable: kept as it was) or lies
+        # outside the part of the library scanned now; one a rule left out leaves the library, saying why
+        unseen = {key: k for key, k in known.items()
+                  if k.id not in seen and _within(key, {start}) and not _within(key, notes.unlisted)}
+        excluded = [k.id for key, k in unseen.items() if k.status != "gone" and _within(key, notes.excluded)]
+        missing = [k.id for key, k in unseen.items() if k.status != "gone" and not _within(key, notes.excluded)]
+        stats.gone += self.catalog.mark_gone(excluded, EXCLUDED_REASON) + self.catalog.mark_gone(missing)
+        return root, todo, self._reusable(root, known, seen, todo, notes), refresh
+
+    def _reusable(self, root: Root, known: dict[bytes, KnownFile], seen: set[int], todo: list[FoundFile],
+                  notes: ScanNotes) -> _Reusable:
+        """Contents the catalog can reuse without decoding: same-path rewrites (touch), and rows this scan did not
+        find, here or in another available library folder (moves; whether the old file has really left is checked
+        when the content turns up)."""
+        out = _Reusable()
+        for f in todo:
+            k = known.get(f.path_key)
+            if k is not None and k.hash and k.has_embedding:
+                out.same_path[f.path_key] = (k.hash, k.id)
+        base = os.fsencode(root.path) + b"/"
+        for key, k in known.items():
+            if (k.hash and k.id not in seen and k.has_embedding and k.status != "failed"
+                    and not _within(key, notes.unlisted)):
+                out.moved.setdefault(k.hash, []).append((k.id, base + key))
+        others = {r.id: os.fsencode(r.path) + b"/" for r in self.catalog.roots() if r.id != root.id}
+        if others:
+            available = {rid for rid, b in others.items() if os.path.isdir(b)}  # unavailable folders keep their rows
+            for pid, rid, key, digest in self.catalog.photos_elsewhere(root.id, self.model):
+                if rid in available:
+                    out.moved.setdefault(digest, []).append((pid, others[rid] + key))
+        return out
 
     @staticmethod
     def _unchanged(k: KnownFile, found: FoundFile) -> bool:
@@ -284,7 +460,7 @@ class Indexer:
 
     # -- processing: decode in threads, embed in batches, commit per batch
 
-    def _process(self, root: Root, todo: list[FoundFile], reusable: dict[str, int], stats: IndexStats,
+    def _process(self, root: Root, todo: list[FoundFile], reusable: _Reusable, stats: IndexStats,
                  should_stop: Callable[[], bool] | None) -> Iterator[None]:
         if not todo:
             return
@@ -311,7 +487,7 @@ class Indexer:
                         claimed.add(item.reuse)
                         yield None
                         continue
-                    item = _read_and_decode(root, item.found, prep, {})  # a second copy: decode it after all
+                    item = _read_and_decode(root, item.found, prep, _Reusable())  # a second copy: decode it after all
                 batch.append(item)
                 if len(batch) >= self.batch_size:
                     self._commit(root, batch, stats)
@@ -331,8 +507,10 @@ class Indexer:
                 self.catalog.touch(item.reuse, f.size, f.mtime_ns)
             else:
                 self.catalog.move(item.reuse, root.id, f.path_key, f.size, f.mtime_ns)
+                self._moves.append((photo["root_id"], bytes(photo["path_key"]), root.id, f.path_key))
                 stats.moved += 1
-            self.catalog.set_file_keywords(item.reuse, item.keywords, f.sidecar_sig)
+            self.catalog.set_file_keywords(item.reuse, item.keywords, f.sidecar_sig,
+                                           moved=(photo["root_id"], bytes(photo["path_key"])) != (root.id, f.path_key))
         if self.on_indexed is not None:
             self.on_indexed([item.reuse])
         return True
@@ -366,8 +544,8 @@ class Indexer:
             extras = self._trained_extras(out, tag_val)
             for i, d in enumerate(ok):
                 p = d.photo
-                if d.digest and p.thumbnail:
-                    self.catalog.save_thumbnail(d.digest, p.thumbnail)
+                if d.digest and p.thumbnail and not self.catalog.save_thumbnail(d.digest, p.thumbnail):
+                    stats.thumbnails_failed += 1
                 records.append(PhotoRecord(
                     root.id, d.found.path_key, d.found.size, d.found.mtime_ns, "indexed", hash=d.digest,
                     width=p.width, height=p.height, format=p.format, taken_at=p.taken_at,

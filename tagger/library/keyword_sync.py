@@ -2,21 +2,27 @@
 offering the keywords people already have as training labels.
 
 Writing is off until the user turns it on (``tagger keywords --write on``, or the GUI's Library menu); it is a
-catalog setting, so the CLI and the GUI agree and ``tagger status`` can show it. What is written: the user's own
-tags (those added in Tagger; keywords that came from the files are already there) and, only if an automatic-tag
-threshold is set, automatic tags at or above it. Keywords read from files are stored as user tags with source
-'xmp', so the keywords a person gave many photos are natural training labels (:func:`label_candidates`).
+catalog setting, so the CLI and the GUI agree and ``tagger status`` can show it. What is written: the changes made
+in Tagger to a photo's keywords (user tags) since the catalog and the photo's files last agreed, and, only if an
+automatic-tag threshold is set, automatic tags at or above it; a sidecar Tagger writes names every keyword of the
+photo. Changes made in other programs come in at the next index (keyword_merge has the rules). Keywords read from
+files are stored as user tags with source 'xmp', so the keywords a person gave many photos are natural training
+labels (:func:`label_candidates`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagger.library.catalog import Catalog
-from tagger.library.keywords import NAMINGS, write_keywords
+from tagger.library.catalog_tags import KeywordState
+from tagger.library.keyword_merge import Conflict, next_base
+from tagger.library.keyword_paths import identity
+from tagger.library.keywords import NAMINGS, SidecarFolders, write_keywords
 
 WRITE_KEY = "keywords.write"
 THRESHOLD_KEY = "keywords.auto_threshold"
@@ -75,25 +81,25 @@ def save_settings(catalog: Catalog, *, enabled: bool | None = None, auto_thresho
     return load_settings(catalog)
 
 
-def wanted_keywords(catalog: Catalog, photo_ids: Sequence[int], models: Sequence[str] = (),
-                    auto_threshold: float | None = None) -> dict[int, tuple[list[str], list[str]]]:
-    """Per photo: (keywords Tagger should put in its sidecar, the automatic ones among them)."""
-    tags = catalog.user_tags_with_source(photo_ids)
-    out: dict[int, tuple[list[str], list[str]]] = {}
+def auto_keywords(catalog: Catalog, photo_ids: Sequence[int], state: dict[int, KeywordState],
+                  models: Sequence[str] = (), auto_threshold: float | None = None) -> dict[int, list[str]]:
+    """Per photo, the automatic tags to write as keywords: at or above the threshold, strongest first, at most
+    MAX_AUTO_KEYWORDS, none that names a keyword the photo already has."""
+    out: dict[int, list[str]] = {}
+    if auto_threshold is None:
+        return out
     autos: dict[int, list[tuple[str, float]]] = {}
-    if auto_threshold is not None:
-        for model in models:
-            for pid, pairs in catalog.auto_tags(photo_ids, model).items():
-                autos.setdefault(pid, []).extend(pairs)
+    for model in models:
+        for pid, pairs in catalog.auto_tags(photo_ids, model).items():
+            autos.setdefault(pid, []).extend(pairs)
     for pid in photo_ids:
-        own = [t for t, source in tags.get(pid, []) if source != "xmp"]
-        have = {t.casefold() for t, _ in tags.get(pid, [])}
-        auto = []
+        have = {identity(p) for p in state[pid].catalog}
+        auto: list[str] = []
         for tag, w in sorted(autos.get(pid, []), key=lambda p: -p[1]):
             if w >= auto_threshold and tag.casefold() not in have and len(auto) < MAX_AUTO_KEYWORDS:
                 have.add(tag.casefold())
                 auto.append(tag)
-        out[pid] = (own + auto, auto)
+        out[pid] = auto
     return out
 
 
@@ -104,50 +110,80 @@ class ExportReport:
     unchanged: int = 0
     missing: int = 0  # photo file not found (unmounted disk, moved since indexing): nothing written
     failed: list[tuple[str, str]] = field(default_factory=list)  # (photo, reason): e.g. an unparseable sidecar
+    conflicts: list[tuple[str, Conflict]] = field(default_factory=list)  # (photo, keyword changed on both sides)
     seconds: float = 0.0
 
     def to_json(self) -> dict:
         return {"photos": self.photos, "written": self.written, "unchanged": self.unchanged, "missing": self.missing,
-                "failed": [{"path": p, "reason": r} for p, r in self.failed], "seconds": round(self.seconds, 3)}
+                "failed": [{"path": p, "reason": r} for p, r in self.failed],
+                "conflicts": [{"path": p, **c.to_json()} for p, c in self.conflicts],
+                "seconds": round(self.seconds, 3)}
 
 
 def export_keywords(catalog: Catalog, photo_ids: Sequence[int] | None = None, *, models: Sequence[str] = (),
                     settings: WriteSettings | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> ExportReport:
-    """Write Tagger's keywords of these photos (default: every indexed photo) to their sidecars, now.
+    """Write the keywords of these photos (default: every indexed photo) to their sidecars, now.
 
-    Works whether or not writing is on (this is the explicit export); never raises for one photo's problem.
-    With a threshold but no ``models`` (a caller without the engine), automatic keywords written earlier are kept."""
+    Each photo's keywords go through the three-way merge (see keyword_merge): only what changed in Tagger since
+    the files and the catalog last agreed is written; what another program changed is left for the next index to
+    bring in; a keyword changed on both sides is reported in ``conflicts`` and left alone. Works whether or not
+    writing is on (this is the explicit export); never raises for one photo's problem. With a threshold but no
+    ``models`` (a caller without the engine), automatic keywords written earlier are kept. Temporary files a killed
+    export left in these photos' folders are removed."""
     settings = settings or load_settings(catalog)
     keep_auto = settings.auto_threshold is not None and not models
     start = time.perf_counter()
     ids = list(photo_ids) if photo_ids is not None else [pid for pid, *_ in catalog.photo_files("indexed")]
     report = ExportReport(photos=len(ids))
+    folders = SidecarFolders()
     for lo in range(0, len(ids), 500):
         chunk = ids[lo:lo + 500]
         paths = catalog.photo_paths(chunk)
-        wanted = wanted_keywords(catalog, chunk, models, settings.auto_threshold)
+        state = catalog.keyword_state(chunk)
+        autos = auto_keywords(catalog, chunk, state, models, settings.auto_threshold)
+        synced = []
         for pid in chunk:
             path = paths.get(pid)
             if path is None or not Path(path).is_file():
                 report.missing += 1
                 continue
-            words, auto = wanted[pid]
+            folders.clean(os.fsencode(path).rpartition(b"/")[0])
+            mine = state[pid]
             try:
-                result = write_keywords(path, words, auto, settings.naming, keep_auto=keep_auto)
+                result = write_keywords(path, mine.catalog, autos.get(pid, []), settings.naming, base=mine.base,
+                                        pending=mine.conflicts, keep_auto=keep_auto, folders=folders)
             except Exception as exc:
                 report.failed.append((str(path), f"{type(exc).__name__}: {exc}"))
                 continue
+            if result.merge is not None:
+                synced.append((pid, next_base(result.merge.base, result.files_after, mine.catalog),
+                               result.merge.conflicts))
+                report.conflicts += [(str(path), c) for c in result.merge.conflicts]
             if result.status == "written":
                 report.written += 1
             elif result.status == "failed":
                 report.failed.append((str(path), result.reason or "unknown"))
             else:
                 report.unchanged += 1
+        catalog.save_keyword_syncs(synced)
         if progress:
             progress("writing keywords", min(lo + 500, len(ids)), len(ids))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def kept_in_files(catalog: Catalog, photo_ids: Sequence[int], settings: WriteSettings | None = None) -> list[str]:
+    """One sentence for each keyword removed in Tagger that the photo's files still carry, so that the person is
+    told (Tagger will not bring it back, but other programs still show it)."""
+    settings = settings or load_settings(catalog)
+    paths = catalog.photo_paths(list(photo_ids))
+    why = ("it is embedded in the image, which Tagger never changes, or in a sidecar Tagger could not write"
+           if settings.enabled else
+           "keyword writing is off; `tagger keywords --write on` takes it out of the photo's sidecar")
+    return [f"{paths[pid].name}: '{kw}' is still in the photo's own keywords ({why}): other programs still show it; "
+            "Tagger will not bring it back"
+            for pid, st in catalog.keyword_state(list(photo_ids)).items() if pid in paths for kw in st.removed_here]
 
 
 def sidecar_writer(catalog: Catalog, models: Sequence[str] = (),

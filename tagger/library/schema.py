@@ -121,8 +121,37 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     _script(conn, "ALTER TABLE photos ADD COLUMN sidecar_sig TEXT")
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """Keywords kept in step with other programs (three-way merge, see keyword_merge): per photo, the keywords the
+    catalog and its files last agreed on, and the keywords both sides changed differently (conflicts, reported).
+
+    The base starts as the keywords last read from the files; and every photo that had keywords or sidecars reads
+    them once more, since hierarchical keywords (``Places|Italy|Rome``) were flattened to their leaf before."""
+    _script(
+        conn,
+        """
+        CREATE TABLE keyword_base (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            keyword TEXT NOT NULL,
+            PRIMARY KEY (photo_id, keyword)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO keyword_base (photo_id, keyword) SELECT photo_id, tag FROM user_tags WHERE source = 'xmp';
+        CREATE TABLE keyword_conflicts (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            keyword TEXT NOT NULL,
+            in_catalog TEXT NOT NULL,
+            in_files TEXT NOT NULL,
+            found_at REAL NOT NULL,
+            PRIMARY KEY (photo_id, keyword)
+        ) WITHOUT ROWID;
+        UPDATE photos SET sidecar_sig = NULL
+            WHERE sidecar_sig != '' OR id IN (SELECT photo_id FROM user_tags WHERE source = 'xmp')
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

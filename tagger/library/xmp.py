@@ -1,4 +1,4 @@
-"""XMP packets: read keywords safely, and add or remove keywords while keeping everything else exactly as it was.
+"""XMP packets: read keywords safely, and change keywords while keeping everything else exactly as it was.
 
 Why it is written by hand on the standard library:
 - Safety. XMP comes from users' files; a DOCTYPE (entity expansion, external entities) has no place in XMP (the spec
@@ -6,23 +6,36 @@ Why it is written by hand on the standard library:
 - Faithfulness. Other programs own most of a sidecar (darktable's edit history, digiKam's face regions, Lightroom's
   develop settings). ElementTree's own writer renames namespace prefixes and drops the prolog; this module keeps the
   bytes before and after the root element verbatim, re-declares every namespace where it was declared, keeps
-  comments and processing instructions, and only touches the keyword lists it is asked to change.
+  comments and processing instructions, and only touches the keyword entries it is asked to change.
 - Interoperability. Programs read different lists: digiKam prefers ``digiKam:TagsList``, darktable
   ``lr:hierarchicalSubject`` (falling back to ``dc:subject``), Lightroom ``lr:hierarchicalSubject`` and ``dc:subject``.
-  A keyword is therefore added to ``dc:subject`` and to every other keyword list the packet already has.
-- Bookkeeping. ``tagger:added`` lists the keywords Tagger put into this packet (they were not there before), so
-  Tagger can later take back only its own keywords; ``tagger:auto`` marks the automatic ones among them, which are
-  never re-imported as if a person had chosen them.
+  A keyword therefore goes, as Lightroom and digiKam write it, with its leaf into ``dc:subject`` and its path into
+  every hierarchical list the packet has; a hierarchical keyword also makes sure ``lr:hierarchicalSubject`` and
+  ``digiKam:TagsList`` exist. A list Tagger creates is filled with every keyword of the packet, never just the new
+  one: a program that prefers that list would otherwise lose the rest.
+- Bookkeeping. ``tagger:added`` lists the automatic keywords Tagger put into this packet and ``tagger:auto`` marks
+  them: they are never re-imported as if a person had chosen them, and Tagger takes back only those. (A person's own
+  keywords need no such marks: the catalog remembers what it last agreed with the file, see keyword_merge.)
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tagger.errors import TaggerError
+from tagger.library.keyword_merge import group, same
+from tagger.library.keyword_paths import (
+    SEPARATOR,
+    KeywordEntries,
+    identity,
+    keyword_path,
+    leaf,
+    levels,
+    unique_keywords,
+)
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 X = "adobe:ns:meta/"
@@ -35,10 +48,6 @@ MEDIAPRO = "http://ns.iview-multimedia.com/mediapro/1.0/"
 TAGGER = "http://ns.tagger-photos.org/xmp/1.0/"
 
 MAX_PACKET_BYTES = 16 * 1024 * 1024  # real sidecars are KBs; darktable's biggest edit histories are < 1 MB
-MAX_KEYWORD_CHARS = 200
-MAX_KEYWORDS = 2000
-# roots of hierarchical keywords that are other programs' internal state, not a person's keywords
-INTERNAL_ROOTS = frozenset({"darktable", "_digikam_internal_tags_"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class KeywordList:
     name: str
     prefix: str
     separator: str | None
+    array: str = "Bag"  # the rdf container a new list gets (digiKam writes its TagsList as a Seq)
 
     @property
     def tag(self) -> str:
@@ -57,10 +67,11 @@ class KeywordList:
 
 DC_SUBJECT = KeywordList(DC, "subject", "dc", None)
 LR_HIERARCHICAL = KeywordList(LR, "hierarchicalSubject", "lr", "|")
+DIGIKAM_TAGS = KeywordList(DIGIKAM, "TagsList", "digiKam", "/", "Seq")
 KEYWORD_LISTS = (
     DC_SUBJECT,
     LR_HIERARCHICAL,
-    KeywordList(DIGIKAM, "TagsList", "digiKam", "/"),
+    DIGIKAM_TAGS,
     KeywordList(MICROSOFT, "LastKeywordXMP", "MicrosoftPhoto", "/"),
     KeywordList(MEDIAPRO, "CatalogSets", "mediapro", "|"),
 )
@@ -74,48 +85,14 @@ _NEW_PACKET = (
     '  <rdf:Description rdf:about=""\n'
     '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
     '    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"\n'
+    f'    xmlns:digiKam="{DIGIKAM}"\n'
     f'    xmlns:tagger="{TAGGER}"/>\n'
     ' </rdf:RDF>\n'
     '</x:xmpmeta>\n'
     '<?xpacket end="w"?>\n'
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 class XmpError(TaggerError, ValueError):
     """A packet that cannot be read (or safely rewritten); ``str()`` is a reason for people."""
-
-
-def clean_keyword(text: str) -> str | None:
-    """One keyword as Tagger stores it: control characters out, whitespace collapsed, length capped; None if empty."""
-    text = " ".join(_CONTROL.sub(" ", text).split())
-    if not text:
-        return None
-    return text[:MAX_KEYWORD_CHARS].rstrip()
-
-
-def unique_keywords(words: Iterable[str]) -> list[str]:
-    """Cleaned, first spelling kept, case-insensitive duplicates dropped (``Beach`` and ``beach`` are one keyword)."""
-    seen: set[str] = set()
-    out = []
-    for w in words:
-        c = clean_keyword(w)
-        if c is not None and c.casefold() not in seen:
-            seen.add(c.casefold())
-            out.append(c)
-            if len(out) >= MAX_KEYWORDS:
-                break
-    return out
-
-
-def leaf(entry: str, separator: str | None) -> str | None:
-    """The keyword a hierarchical entry names (``Places|France|Paris`` -> ``Paris``); None for internal tags."""
-    if separator is None:
-        return entry
-    parts = [p.strip() for p in entry.split(separator) if p.strip()]
-    if not parts or parts[0].casefold() in INTERNAL_ROOTS:
-        return None
-    return parts[-1]
 
 
 def decode_packet(data: bytes) -> str:
@@ -162,7 +139,7 @@ class XmpDocument:
         self.root = root
         self.epilog = epilog
         self.decls = decls
-        self.fresh = False  # made by new(): gets lr:hierarchicalSubject too, which darktable and Lightroom read
+        self.fresh = False  # made by new(): gets every keyword list (dc, lr, digiKam) from the start
 
     # ------------------------------------------------------------------ reading
 
@@ -218,58 +195,106 @@ class XmpDocument:
                     out.extend("".join(li.itertext()) for li in items)
         return out
 
-    def keywords(self, *, include_auto: bool = False) -> list[str]:
-        """The keywords a person gave this photo: flat keywords and the leaves of hierarchical ones, deduplicated.
+    def keyword_entries(self, *, include_auto: bool = False) -> KeywordEntries:
+        """Every keyword entry of the packet, as paths (hierarchical lists) and flat entries (``dc:subject``).
 
         Keywords Tagger wrote as automatic tags (``tagger:auto``) are left out unless ``include_auto``."""
-        words = []
+        out = KeywordEntries()
         for kl in KEYWORD_LISTS:
-            for entry in self.entries(kl):
-                word = leaf(entry, kl.separator)
-                if word is not None:
-                    words.append(word)
-        found = unique_keywords(words)
-        if include_auto:
-            return found
-        auto = {w.casefold() for w in unique_keywords(self.entries(TAGGER_AUTO))}
-        return [w for w in found if w.casefold() not in auto]
+            target = out.flat if kl.separator is None else out.paths
+            target += [p for p in (keyword_path(e, kl.separator) for e in self.entries(kl)) if p is not None]
+        if not include_auto:
+            auto = {w.casefold() for w in unique_keywords(self.entries(TAGGER_AUTO))}
+            if auto:
+                out.paths = [p for p in out.paths if p.casefold() not in auto]
+                out.flat = [w for w in out.flat if w.casefold() not in auto]
+        return out
+
+    def keywords(self, *, include_auto: bool = False) -> list[str]:
+        """The keywords a person gave this photo, hierarchical ones as paths (``Places|Italy|Rome``), deduplicated
+        (see ``KeywordEntries.resolve``). Automatic keywords Tagger wrote are left out unless ``include_auto``."""
+        return self.keyword_entries(include_auto=include_auto).resolve()
 
     # ------------------------------------------------------------------ editing
 
-    def set_tagger_keywords(self, wanted: Sequence[str], auto: Iterable[str] = (), *, keep_auto: bool = False) -> bool:
-        """Make the packet carry ``wanted`` (Tagger's keywords for the photo), changing only what Tagger owns.
-
-        A wanted keyword the packet lacks is added (and recorded in ``tagger:added``); a keyword Tagger added
-        earlier that is no longer wanted is taken out again; everything else (other programs' keywords included)
-        stays. ``auto`` names the wanted keywords that are automatic tags; ``keep_auto`` keeps the automatic
-        keywords written earlier (the caller does not know the automatic tags now). Returns whether anything changed."""
-        wanted = unique_keywords(wanted)
-        wanted_cf = {w.casefold() for w in wanted}
-        auto_cf = {w.casefold() for w in unique_keywords(auto)} & wanted_cf
-        added_before = unique_keywords(self.entries(TAGGER_ADDED))
-        auto_before = {w.casefold() for w in unique_keywords(self.entries(TAGGER_AUTO))}
-        if keep_auto:
-            kept = {w.casefold() for w in added_before if w.casefold() in auto_before} - wanted_cf
-            wanted_cf |= kept
-            auto_cf |= kept
-        present = {w.casefold() for w in self.keywords(include_auto=True)}
-        present |= {e.casefold() for kl in KEYWORD_LISTS for e in self.entries(kl)}
-        drop = [w for w in added_before if w.casefold() not in wanted_cf]
-        add = [w for w in wanted if w.casefold() not in present]
-        added_after = [w for w in added_before if w.casefold() in wanted_cf] + add
-        auto_after = [w for w in added_after if w.casefold() in auto_cf]
-        if not drop and not add and {w.casefold() for w in auto_after} == auto_before:
+    def apply_keywords(self, changes: Mapping[str, Sequence[str]]) -> bool:
+        """Make the packet name exactly ``changes[identity]`` (paths; empty: none) for each keyword identity given,
+        touching only the entries of those keywords; every other keyword and element stays as it was.
+        Returns whether anything changed."""
+        have = group(self.keywords())
+        drop: list[str] = []
+        add: list[str] = []
+        for key, paths in changes.items():
+            current = have.get(key, [])
+            if same(current, paths):
+                continue
+            wanted = {p.casefold() for p in paths}
+            drop += [p for p in current if p.casefold() not in wanted]
+            present = {p.casefold() for p in current}
+            add += [p for p in paths if p.casefold() not in present]
+        if not drop and not add:
             return False
+        gone = {p.casefold() for p in drop}
+        kept = [p for p in self.keywords(include_auto=True) if p.casefold() not in gone]
         if drop:
-            self._remove(drop)
+            self._remove_paths(drop, kept + add)
         if add:
-            self._add(add)
-        self._set_bag(TAGGER_ADDED, added_after)
-        self._set_bag(TAGGER_AUTO, auto_after)
+            self._add_paths(add, kept)
         return True
 
-    def _remove(self, words: Sequence[str]) -> None:
-        gone = {w.casefold() for w in words}
+    def set_auto_keywords(self, auto: Iterable[str], *, keep_auto: bool = False) -> bool:
+        """Make the packet carry the automatic keywords ``auto``, taking back only automatic keywords Tagger itself
+        added earlier; a keyword a person already gave the photo is never marked automatic. ``keep_auto`` keeps the
+        automatic keywords written earlier (for a caller that does not know them now). Returns whether anything
+        changed (tidying Tagger's own bookkeeping counts)."""
+        auto = unique_keywords(auto)
+        added_before = unique_keywords(self.entries(TAGGER_ADDED))
+        marked = {w.casefold() for w in unique_keywords(self.entries(TAGGER_AUTO))}
+        ours = [w for w in added_before if w.casefold() in marked]
+        wanted = {w.casefold() for w in auto} | ({w.casefold() for w in ours} if keep_auto else set())
+        drop = [w for w in ours if w.casefold() not in wanted]
+        named = self.keywords(include_auto=True)
+        present = {p.casefold() for p in named} | {identity(p) for p in named}
+        add = [w for w in auto if w.casefold() not in present]
+        after = [w for w in ours if w.casefold() in wanted] + add
+        if not drop and not add and [w.casefold() for w in added_before] == [w.casefold() for w in after] \
+                and marked == {w.casefold() for w in after}:
+            return False
+        gone = {w.casefold() for w in drop}
+        kept = [p for p in named if p.casefold() not in gone]
+        if drop:
+            self._remove_paths(drop, kept + add)
+        if add:
+            self._add_paths(add, kept)
+        self._set_bag(TAGGER_ADDED, after)
+        self._set_bag(TAGGER_AUTO, after)
+        return True
+
+    def tidy(self) -> bool:
+        """Put right what an older Tagger wrote: a keyword path literally in ``dc:subject`` (where other programs
+        see one odd flat keyword) becomes its leaf there and its path in the hierarchical lists. The keywords the
+        packet names do not change. Returns whether anything changed."""
+        literal = {p.casefold(): p for p in (keyword_path(e) for e in self.entries(DC_SUBJECT)) if p and SEPARATOR in p}
+        if not literal:
+            return False
+        for prop in (p for desc in self.descriptions() for p in desc.findall(DC_SUBJECT.tag)):
+            container = prop[_container_index(prop)] if _items(prop) is not None else None
+            for li in _items(prop) or []:
+                entry = keyword_path("".join(li.itertext()))
+                if entry is not None and entry.casefold() in literal:
+                    _remove_pretty(container, li)
+        self._add_paths(list(literal.values()), [k for k in self.keywords(include_auto=True)
+                                                 if k.casefold() not in literal])
+        return True
+
+    def _remove_paths(self, paths: Sequence[str], kept: Sequence[str]) -> None:
+        """Take ``paths`` out of every keyword list: their own entries, and parent entries (a parent path, a parent
+        level in ``dc:subject``) that no keyword in ``kept`` still needs."""
+        gone = {p.casefold() for p in paths}
+        gone_parents = {_prefix(p, i) for p in paths for i in range(1, len(levels(p)))}
+        gone_nodes = {level.casefold() for p in paths for level in levels(p)}
+        kept_prefixes = {_prefix(p, i) for p in kept for i in range(1, len(levels(p)) + 1)}
+        kept_nodes = {level.casefold() for p in kept for level in levels(p)}
         for desc in self.descriptions():
             for kl in KEYWORD_LISTS:
                 for prop in desc.findall(kl.tag):
@@ -278,23 +303,38 @@ class XmpDocument:
                         continue
                     container = prop[_container_index(prop)]
                     for li in items:
-                        text = clean_keyword("".join(li.itertext())) or ""
-                        if text.casefold() in gone:
+                        p = keyword_path("".join(li.itertext()), kl.separator)
+                        if p is None:
+                            continue
+                        c = p.casefold()
+                        if kl.separator is None and SEPARATOR not in p:
+                            remove = c in gone_nodes and c not in kept_nodes
+                        else:
+                            remove = c in gone or (c in gone_parents and c not in kept_prefixes)
+                        if remove:
                             _remove_pretty(container, li)
 
-    def _add(self, words: Sequence[str]) -> None:
+    def _add_paths(self, paths: Sequence[str], before: Sequence[str]) -> None:
+        """Add keywords: the leaf to ``dc:subject``, the path to each hierarchical list. A list created here starts
+        with ``before``, every other keyword the packet names (see the module's docstring)."""
         lists = [kl for kl in KEYWORD_LISTS if self._find(kl) is not None]
-        if DC_SUBJECT not in lists:
-            lists.insert(0, DC_SUBJECT)
-        if self.fresh and LR_HIERARCHICAL not in lists:
-            lists.append(LR_HIERARCHICAL)
-        for kl in lists:
+        needed = [DC_SUBJECT]
+        if self.fresh or any(SEPARATOR in p for p in paths):
+            needed += [LR_HIERARCHICAL, DIGIKAM_TAGS]
+        created = [kl for kl in needed if kl not in lists]
+        for kl in KEYWORD_LISTS:
+            if kl not in lists and kl not in created:
+                continue
             container = self._container(kl)
-            for w in words:
-                if kl.separator is not None and kl.separator in w:
-                    continue  # 'AC/DC' would read as a hierarchy there; dc:subject carries it
+            present = {p.casefold() for p in (keyword_path(e, kl.separator) for e in self.entries(kl)) if p}
+            for path in [*before, *paths] if kl in created else paths:
+                entry = _entry_for(kl, path)
+                norm = keyword_path(entry, kl.separator) if entry is not None else None
+                if norm is None or norm.casefold() in present:
+                    continue
+                present.add(norm.casefold())
                 li = ET.Element(f"{{{RDF}}}li")
-                li.text = w
+                li.text = entry
                 _append_pretty(container, li, self._depth(container) + 1)
 
     def _set_bag(self, kl: KeywordList, words: Sequence[str]) -> None:
@@ -361,7 +401,7 @@ class XmpDocument:
         if idx is None:
             old = (prop.text or "").strip()
             prop.text = None
-            bag = ET.Element(f"{{{RDF}}}Bag")
+            bag = ET.Element(f"{{{RDF}}}{kl.array}")
             _append_pretty(prop, bag, self._depth(prop) + 1)
             if old:
                 li = ET.Element(f"{{{RDF}}}li")
@@ -398,6 +438,22 @@ class XmpDocument:
             n += 1
             candidate = f"{prefix}{n}"
         self.decls.setdefault(el, []).append((candidate, uri))
+
+
+def _prefix(path: str, n: int) -> str:
+    """The first ``n`` levels of a path, case-folded."""
+    return SEPARATOR.join(levels(path)[:n]).casefold()
+
+
+def _entry_for(kl: KeywordList, path: str) -> str | None:
+    """How a keyword is written in one list: its leaf in a flat list, its path with the list's separator in a
+    hierarchical one; None where a level holds that separator ('AC/DC' would read as a hierarchy in digiKam's)."""
+    if kl.separator is None:
+        return leaf(path)
+    parts = levels(path)
+    if kl.separator != SEPARATOR and any(kl.separator in part for part in parts):
+        return None
+    return kl.separator.join(parts)
 
 
 def _items(prop: ET.Element) -> list[ET.Element] | None:

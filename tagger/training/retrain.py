@@ -4,32 +4,44 @@ The order of the steps is what makes it safe: train (cancellable), write the ver
 re-project every stored photo under the new version's model id (cancellable; nothing reads that id yet), and only
 then record the version and make it active in ONE transaction. A failure, a cancel or a kill at any earlier moment
 leaves the previous version active and untouched; leftovers of an abandoned run are removed by the next one.
+
+Two runs on one catalog (two processes, the app and the CLI) never overlap: training and version switches hold the
+catalog's training lock (``tagger.training.lock``), and a second run is refused at once, saying who holds it. Even
+where a lock does not hold, each run takes a version number no other run can get and builds in a folder of its own,
+and no cleanup deletes a version the catalog records (issue 12: the loser's cleanup deleted the winner's version).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tagger.engine.head import conse_mix
 from tagger.engine.vectors import unit
-from tagger.engine.version import ModelVersion, VersionError, label_tags, versions_dir
+from tagger.engine.version import ModelVersion, VersionError, version_folder, version_model_id, versions_dir
 from tagger.errors import TaggerError
+from tagger.library.active_version import activate_catalog_version, load_version, reproject
 from tagger.library.catalog import Catalog
 from tagger.progress import Cancelled, ProgressFn
 from tagger.training.calibration import calibrate
+from tagger.training.lock import training_lock
 from tagger.training.trainer import TrainConfig, TrainingSet, labels_vocabulary_negatives, train_head
 from tagger.training.versions import label_lambdas, write_version
 
 MIN_PHOTOS_PER_LABEL = 2
 ANCHOR_PHOTOS = 4096  # unlabelled photos sampled to anchor the zero-shot embedding
 CALIBRATION_REPEATS = 1  # one pseudo-unseen split in the app (three in `tagger eval`): training stays in seconds
+RESERVED_VERSION = "version_reserved"  # settings key: the highest version number a run has taken
+_VERSION_NAME = re.compile(r"^v(\d+)(?:\.|$)")  # v3, v3.building-…
 
 
 class RetrainError(TaggerError, RuntimeError):
@@ -53,32 +65,6 @@ class RetrainReport:
                 "val_acc_before": self.val_acc_before, "val_acc_after": self.val_acc_after,
                 "calibration": self.calibration, "seconds": self.seconds,
                 "photos_reprojected": self.photos_reprojected, "epochs": len(self.history)}
-
-
-def activate_catalog_version(catalog: Catalog, engine,
-                             notice: Callable[[str], None] | None = None) -> ModelVersion | None:
-    """Point the engine at the catalog's active version. A missing or damaged version is reported and the untrained
-    model is used instead (nothing is changed on disk: `tagger models --use N` chooses another)."""
-    number = catalog.active_version()
-    if number == 0:
-        engine.use_version(None)
-        return None
-    try:
-        version = load_version(catalog, number)
-        engine.use_version(version)
-        return version
-    except (VersionError, ValueError, OSError) as exc:
-        if notice:
-            notice(f"{exc}; using the untrained model (choose another with `tagger models --use N`)")
-        engine.use_version(None)
-        return None
-
-
-def load_version(catalog: Catalog, number: int) -> ModelVersion:
-    row = next((v for v in catalog.versions() if v["version"] == number), None)
-    if row is None or number == 0:
-        raise VersionError(f"there is no trained model version {number}")
-    return ModelVersion.load(row["folder"], number)
 
 
 def training_set(catalog: Catalog, engine) -> tuple[TrainingSet, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
@@ -128,7 +114,15 @@ def _anchors(catalog: Catalog, engine, labelled: set[int], limit: int = ANCHOR_P
 def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig(),
                   progress: ProgressFn | None = None, should_stop: Callable[[], bool] | None = None,
                   on_epoch: Callable[[dict], None] | None = None) -> RetrainReport:
-    """Train on the labelled folders and make the result the active version (see the module docstring)."""
+    """Train on the labelled folders and make the result the active version (see the module docstring). Raises
+    ``TrainingBusy`` at once when another training or switch holds the catalog."""
+    with training_lock(catalog.path, "training"):
+        return _train_version(catalog, engine, config=config, progress=progress, should_stop=should_stop,
+                              on_epoch=on_epoch)
+
+
+def _train_version(catalog: Catalog, engine, *, config: TrainConfig, progress: ProgressFn | None,
+                   should_stop: Callable[[], bool] | None, on_epoch: Callable[[dict], None] | None) -> RetrainReport:
     stop = should_stop or (lambda: False)
     times: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -147,7 +141,7 @@ def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig
         times["calibrate"] = time.perf_counter() - t0 - sum(times.values())
         head = train_head(data, config, progress=progress, should_stop=stop, on_epoch=on_epoch)
         times["train"] = time.perf_counter() - t0 - sum(times.values())
-        number = catalog.next_version()
+        number = reserve_version_number(catalog)
         known = [bool(engine.word_space.tokens(t)) and all(w in engine.word_space for w in
                                                             engine.word_space.tokens(t)) for t in data.label_texts]
         lam = label_lambdas(data.label_texts, known, calibration)
@@ -155,81 +149,122 @@ def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig
                    "best_epoch": head.best_epoch, "epochs": len(head.history), "n_train": head.n_train,
                    "n_val": head.n_val, "photos": counts, "history": head.history}
         folder = versions_dir(catalog.path) / f"v{number}"
-        write_version(folder, number=number, base_folder=engine.folder, base_manifest=engine.manifest, head=head,
-                      label_vectors=data.label_vectors, lam=lam, calibration=calibration, metrics=metrics)
-        version = ModelVersion.load(folder, number)
-        times["export"] = time.perf_counter() - t0 - sum(times.values())
+        written = None  # the folder once this run has put it in place: never remove one it did not write
         try:
+            written = write_version(folder, number=number, base_folder=engine.folder, base_manifest=engine.manifest,
+                                    head=head, label_vectors=data.label_vectors, lam=lam, calibration=calibration,
+                                    metrics=metrics)
+            version = ModelVersion.load(folder, number)
+            times["export"] = time.perf_counter() - t0 - sum(times.values())
             n = reproject(catalog, engine, version, progress=progress, should_stop=stop)
             times["reproject"] = time.perf_counter() - t0 - sum(times.values())
             if stop():
                 raise Cancelled()
-            catalog.add_version(number, engine.model_id, version.model_id, folder, data.label_texts, metrics)
+            n += _record(catalog, engine, version, data.label_texts, metrics)
         except BaseException:
-            catalog.drop_model(version.model_id)
-            shutil.rmtree(folder, ignore_errors=True)
+            _discard(catalog, written, version_model_id(engine.model_id, number))
             raise
         engine.use_version(version)
     except BaseException:
         if previous:
-            activate_catalog_version(catalog, engine)
+            activate_catalog_version(catalog, engine, fill=False)
         raise
     times["total"] = time.perf_counter() - t0
     return RetrainReport(number, version.model_id, counts, head.history, head.val_acc_before, head.val_acc_after,
                          calibration.to_json(), {k: round(v, 2) for k, v in times.items()}, n)
 
 
-def reproject(catalog: Catalog, engine, version: ModelVersion, photo_ids=None, *, progress: ProgressFn | None = None,
-              should_stop: Callable[[], bool] | None = None, chunk: int = 10_000) -> int:
-    """Vectors and label tags of ``version`` for stored photos (all, or ``photo_ids``), computed from their stored
-    features: no photo is decoded again. Each chunk is one transaction."""
-    labels = engine.label_set(version.labels)
-    total = catalog.counts()["indexed"] if photo_ids is None else len(photo_ids)
-    done = 0
-    for ids, feats, classes, probs in catalog.feature_chunks(engine.backbone, photo_ids, chunk):
-        if should_stop is not None and should_stop():
-            raise Cancelled()
-        conse = conse_mix(classes, probs, engine.class_vectors)
-        e1 = version.project(feats, conse)
-        e0 = unit(conse)
-        floors = catalog.lowest_auto_tag_weights(engine.model_id, ids.tolist())
-        tags = label_tags(version, e1, labels.scores(e0, classes, probs),
-                          np.array([floors.get(int(i), np.inf) for i in ids], np.float32))
-        catalog.put_embeddings(ids.tolist(), version.model_id, e1, tags)
-        done += len(ids)
-        if progress:
-            progress("re-projecting photos", done, max(total, done))
-    return done
+def reserve_version_number(catalog: Catalog) -> int:
+    """A version number no other run can get: one above every number recorded, reserved by a run, or named by a
+    folder on disk, taken in one write transaction (BEGIN IMMEDIATE orders two processes). A run that fails
+    after this leaves a gap in the numbers, never a clash."""
+    folder = versions_dir(catalog.path)
+    on_disk = [int(m.group(1)) for m in map(_VERSION_NAME.match, _names(folder)) if m]
+    with catalog.transaction():
+        reserved = int(catalog.get_setting(RESERVED_VERSION, "0") or 0)
+        number = max(catalog.next_version(), reserved + 1, max(on_disk, default=0) + 1)
+        catalog.set_setting(RESERVED_VERSION, str(number))
+    return number
+
+
+def _names(folder) -> list[str]:
+    try:
+        return [child.name for child in folder.iterdir()]
+    except OSError:
+        return []
+
+
+def _record(catalog: Catalog, engine, version: ModelVersion, labels, metrics: dict) -> int:
+    """Record the version and make it active in ONE transaction, after giving its vectors to photos that another
+    process indexed since the re-projection (the write lock held here lets none slip in between); how many."""
+    with catalog.transaction():
+        if not (version.folder / "manifest.json").is_file():
+            raise VersionError(f"the new model version's folder {version.folder} was removed before it could be "
+                               "recorded (another training on this catalog?); nothing changed: train again")
+        late = catalog.photos_missing_model(version.model_id)
+        if late:
+            reproject(catalog, engine, version, late)
+        catalog.add_version(version.number, engine.model_id, version.model_id, version.folder, labels, metrics)
+    return len(late)
+
+
+def _discard(catalog: Catalog, folder: Path | None, model: str) -> None:
+    """Remove what a failed or cancelled run wrote (its vectors, the folder it put in place), unless the catalog
+    records it: this run's own leftovers only."""
+    try:
+        if model in catalog.version_models():
+            return
+        catalog.drop_model(model)
+        if folder is not None and _real(folder) not in _recorded_folders(catalog):
+            shutil.rmtree(folder, ignore_errors=True)
+    except Exception:  # noqa: BLE001  (the run's own failure is what the user must see; the next run cleans up)
+        pass
 
 
 def use_version(catalog: Catalog, engine, number: int, *, progress: ProgressFn | None = None,
                 should_stop: Callable[[], bool] | None = None) -> ModelVersion | None:
     """Roll back (or forward) to version ``number`` (0: untrained): photos indexed since that version was active get
-    its vectors first, then the switch is one settings row."""
-    if number == 0:
-        catalog.use_version(0)
-        engine.use_version(None)
-        return None
-    version = load_version(catalog, number)
-    missing = catalog.photos_missing_model(version.model_id)
-    if missing:
-        engine.use_version(None)
-        reproject(catalog, engine, version, missing, progress=progress, should_stop=should_stop)
-    catalog.use_version(number)
-    engine.use_version(version)
-    return version
+    its vectors first, then the switch is one settings row. Raises ``TrainingBusy`` while a training or another
+    switch holds the catalog."""
+    with training_lock(catalog.path, "model switch"):
+        if number == 0:
+            catalog.use_version(0)
+            engine.use_version(None)
+            return None
+        version = load_version(catalog, number)
+        missing = catalog.photos_missing_model(version.model_id)
+        if missing:
+            engine.use_version(None)
+            reproject(catalog, engine, version, missing, progress=progress, should_stop=should_stop)
+        catalog.use_version(number)
+        engine.use_version(version)
+        return version
 
 
 def cleanup_abandoned(catalog: Catalog) -> None:
-    """Vectors and folders of runs killed before they were recorded: stored under a trained id no version owns."""
+    """Vectors and folders of runs killed before they were recorded: stored under a trained id no version owns.
+    Only under the training lock (no other run can be under way), and never a folder the catalog records, however
+    it recorded it (an older Tagger stored relative folders)."""
     owned = catalog.version_models()
     for model in catalog.stored_models():
         if "+v" in model and model not in owned:
             catalog.drop_model(model)
     folder = versions_dir(catalog.path)
     if folder.is_dir():
-        recorded = {str(v["folder"]) for v in catalog.versions() if v["folder"] is not None}
+        keep = _recorded_folders(catalog)
         for child in folder.iterdir():
-            if child.is_dir() and str(child) not in recorded:
+            if child.is_dir() and not child.is_symlink() and _real(child) not in keep:
                 shutil.rmtree(child, ignore_errors=True)
 
+
+def _recorded_folders(catalog: Catalog) -> set:
+    """Every place a recorded version may be: where it was found, and its name beside the catalog."""
+    out = set()
+    for row in catalog.versions()[1:]:
+        out.add(_real(version_folder(catalog.path, row["folder"])))
+        out.add(_real(versions_dir(catalog.path) / row["folder"].name))
+    return out
+
+
+def _real(path) -> str:
+    return os.path.realpath(path)

@@ -10,6 +10,8 @@ manifest lists the sha256 of every file, so a damaged version is refused, never 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,10 +37,15 @@ def label_lambdas(labels: Sequence[str], known: Sequence[bool], calibration: Cal
 def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: dict[str, Any], head: TrainedHead,
                   label_vectors: np.ndarray, lam: np.ndarray, calibration: Calibration,
                   metrics: dict[str, Any]) -> Path:
-    """Write the version into ``out`` through a temp folder renamed into place, manifest last."""
-    tmp = out.with_name(out.name + ".building")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    """Write the version into ``out`` through a temp folder renamed into place, manifest last. The temp folder is
+    this run's own, and an existing ``out`` is never replaced: two runs can never write into or over each other's
+    version (issue 12: a shared ``v1.building`` lost a file under the other run)."""
+    if out.exists():
+        raise VersionError(f"a folder for model version {number} already exists ({out}); nothing was replaced: "
+                           "train again")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.building-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.mkdir(parents=True)  # fails rather than share: the name is this run's
     try:
         swap_head(base_folder / base_manifest["onnx"]["file"], tmp / ONNX_FILE, head.layers)
         arrays = {"n_layers": np.array(len(head.layers)), "label_vectors": np.asarray(label_vectors, np.float32),
@@ -55,8 +62,11 @@ def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: d
             "artefacts": {ONNX_FILE: sha256_file(tmp / ONNX_FILE), HEAD_FILE: sha256_file(tmp / HEAD_FILE)},
         }
         atomic_write_json(tmp / "manifest.json", json.loads(json.dumps(manifest, default=_json_safe)))
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+        try:
+            os.rename(tmp, out)  # an existing non-empty ``out`` (another run, just now) is refused by the OS
+        except OSError as exc:
+            raise VersionError(f"could not put model version {number} in place at {out} ({exc.strerror or exc}); "
+                               "nothing was replaced: train again") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

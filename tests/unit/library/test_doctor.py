@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,7 +59,7 @@ def test_a_healthy_catalog(library):
     cat, _, _ = library
     report = diagnose(cat)
     assert report.healthy and report.findings == []
-    assert report.checks == ["integrity", "orphan_rows", "files", "thumbnails", "labels"]
+    assert report.checks == ["integrity", "orphan_rows", "files", "thumbnails", "labels", "versions", "moved_photos"]
 
 
 def test_missing_files_are_marked_gone_keeping_tags(library):
@@ -95,6 +98,8 @@ def test_orphan_rows_and_thumbnails_are_removed(library):
     tmp.write_bytes(b"half")
     keep = cat.thumbnail_dir / "notes.txt"  # not ours: never deleted
     keep.write_text("mine")
+    for p in (stray, tmp):  # left long ago: younger ones may belong to an index in flight (test_full_disk.py)
+        os.utime(p, (1, 1))
     checks = _checks(diagnose(cat))
     assert checks["orphan_rows"].count == 2 and checks["orphan_thumbnails"].count == 2
     report = diagnose(cat, repair=True)
@@ -151,3 +156,60 @@ def test_doctor_on_a_damaged_file_says_so(tmp_path, capsys):
     db.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20)
     assert main(["doctor", "--db", str(db)]) == 2
     assert "damaged or not a Tagger catalog" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ trained versions and moved photos (issue 12)
+
+
+def test_an_active_version_whose_folder_is_gone_is_an_error(library, tmp_path):
+    """Issue 12: a training's cleanup deleted the active version's folder; search fell back to the untrained model
+    and doctor said healthy."""
+    cat, _, _ = library
+    cat.add_version(1, "m", "m+v1", tmp_path / "c.models" / "v1", ["colours"], {})
+    report = diagnose(cat, repair=True)
+    f = _checks(report)["active_version"]
+    assert f.severity == "error" and not f.repairable and not report.healthy
+    assert "version 1" in f.message and "tagger models --use" in f.message
+    cat.use_version(0)  # rolled back: the lost version is only a note now (it cannot be used again)
+    report = diagnose(cat)
+    assert report.healthy and _checks(report)["versions"].severity == "info"
+
+
+def test_photos_without_the_active_versions_vectors_are_found_and_reprojected(engine, caltech_catalog, tmp_path):
+    from tagger.training.retrain import train_version
+    from tagger.training.trainer import TrainConfig
+
+    db = tmp_path / "catalog.db"
+    shutil.copy(caltech_catalog, db)
+    cat = Catalog.open(db)
+    library = Path(cat.roots()[0].path)
+    for folder in ("kangaroo", "okapi"):
+        cat.set_label(library / folder, folder)
+    model = train_version(cat, engine.twin(), config=TrainConfig(epochs=3, patience=3, batch_size=16)).model
+    before = cat.embedding_table(model, engine.backbone)
+    lost = before.ids[:5].tolist()
+    with cat.transaction():
+        cat.db.execute(f"DELETE FROM embeddings WHERE model = ? AND photo_id IN ({','.join('?' * 5)})", [model, *lost])
+    f = _checks(diagnose(cat))["version_vectors"]
+    assert f.count == 5 and f.repairable and f.severity == "warning"
+    report = diagnose(cat, repair=True)
+    assert _checks(report)["version_vectors"].repaired and report.healthy
+    after = cat.embedding_table(model, engine.backbone)
+    np.testing.assert_allclose(after.vectors, before.vectors, atol=1e-6)
+
+    shutil.rmtree(db.parent / "catalog.models" / "v1")  # the active version's folder is gone
+    assert main(["doctor", "--db", str(db)]) == 1
+    assert _checks(diagnose(cat))["active_version"].severity == "error"
+    cat.close()
+
+
+def test_photos_whose_file_is_gone_but_whose_content_is_elsewhere_are_reported(library):
+    """A renamed library folder or a re-added parent left rows at dead paths, the user's tags on them."""
+    cat, photos, ids = library
+    data = (photos / "a/red.jpg").read_bytes()
+    (photos / "c").mkdir()
+    (photos / "a/red.jpg").rename(photos / "c/red.jpg")
+    cat.write_batch([_record(cat.roots()[0].id, b"c/red.jpg", data, 0)], "b", "m")
+    f = _checks(diagnose(cat))["moved_photos"]
+    assert f.count == 1 and f.severity == "warning" and not f.repairable
+    assert f.items == [f"{photos / 'a/red.jpg'} -> {photos / 'c/red.jpg'} (1 tag)"]

@@ -64,7 +64,7 @@ def test_keywords_become_user_tags_and_follow_the_files(library, tmp_path, engin
     before = _digests(library)
     cat = Catalog.open(tmp_path / "c.db")
     Indexer(cat, engine).index([library])
-    assert _tags(cat, roos[0]) == {"skippy": "xmp", "Outback": "xmp"}  # the hierarchy's leaf is the same keyword
+    assert _tags(cat, roos[0]) == {"skippy": "xmp", "Trips|Australia|Outback": "xmp"}  # the tree kept, one keyword
     assert _tags(cat, roos[1]) == {"joey": "xmp"}
     if (library / "BlueSquare.jpg").exists():  # embedded XMP + IPTC
         assert set(_tags(cat, library / "BlueSquare.jpg")) == {"XMP", "Blue Square", "test file", "Photoshop", ".jpg"}
@@ -78,7 +78,7 @@ def test_keywords_become_user_tags_and_follow_the_files(library, tmp_path, engin
     monkeypatch.setattr(indexer_mod, "decode_photo", _explode)
     stats = Indexer(cat, engine).index([library])
     assert stats.keywords == 1 and stats.indexed == 0
-    assert _tags(cat, roos[0]) == {"Outback": "xmp", "red dust": "xmp", "favourite": "user"}
+    assert _tags(cat, roos[0]) == {"Trips|Australia|Outback": "xmp", "red dust": "xmp", "favourite": "user"}
     os.remove(str(roos[0]) + ".xmp")  # sidecar deleted: its keywords leave, the user's tag stays
     assert Indexer(cat, engine).index([library]).keywords == 1
     assert _tags(cat, roos[0]) == {"favourite": "user"}
@@ -109,6 +109,28 @@ def test_a_migrated_catalog_reads_keywords_of_known_photos_once(library, tmp_pat
         stats = Indexer(cat, engine).index([library])
         assert stats.keywords == cat.counts()["indexed"] and stats.indexed == 0
         assert _tags(cat, roo) == {"from before the upgrade": "xmp"}
+        assert Indexer(cat, engine).index([library]).keywords == 0
+
+
+def test_a_catalog_from_before_keyword_trees_reads_them_once_and_keeps_the_user_s_tags(library, tmp_path, engine,
+                                                                                       monkeypatch):
+    """Schema 3 flattened Trips|Australia|Outback to Outback and had no record of what it agreed with the files."""
+    db = tmp_path / "c.db"
+    roo = sorted((library / "kangaroo").glob("*.jpg"))[0]
+    _sidecar(roo, "skippy", "Outback")
+    with Catalog.open(db) as cat:
+        Indexer(cat, engine).index([library])
+        cat.add_user_tag(cat.find_photo(roo), "favourite")
+    with sqlite3.connect(db) as conn:  # as schema 3 left it
+        conn.execute("DROP TABLE keyword_base")
+        conn.execute("DROP TABLE keyword_conflicts")
+        conn.execute("UPDATE user_tags SET tag = 'Outback' WHERE tag = 'Trips|Australia|Outback'")
+        conn.execute("PRAGMA user_version = 3")
+    monkeypatch.setattr(indexer_mod, "decode_photo", _explode)
+    with Catalog.open(db) as cat:
+        stats = Indexer(cat, engine).index([library])
+        assert stats.indexed == 0 and stats.keywords >= 1  # re-read, not decoded
+        assert _tags(cat, roo) == {"skippy": "xmp", "Trips|Australia|Outback": "xmp", "favourite": "user"}
         assert Indexer(cat, engine).index([library]).keywords == 0
 
 

@@ -1,30 +1,37 @@
-"""Keywords in and out: XMP packets (safe parsing, faithful merging), IPTC, sidecar names, atomic sidecar writes.
-No model needed: these run in well under a second."""
+"""Keywords in and out: XMP packets (safe parsing, faithful merging, hierarchies), IPTC, the three-way merge, sidecar
+names (shared stems, links refused), atomic sidecar writes and their leftovers. No model needed: well under a second."""
 
 from __future__ import annotations
 
 import io
 import os
 import struct
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tagger.library.keyword_merge import Conflict, next_base, three_way
+from tagger.library.keyword_paths import KeywordEntries, clean_keyword, keyword_path, unique_keywords
 from tagger.library.keywords import (
     HEAD_BYTES,
+    NAMINGS,
+    STALE_TEMP_SECONDS,
     embedded_xmp,
     find_sidecars,
     iptc_keywords,
     metadata_bytes,
     read_keywords,
     read_sidecar,
+    remove_stale_temps,
+    shared_stems,
     sidecar_names,
     sidecar_signature,
     write_keywords,
 )
-from tagger.library.xmp import XmpDocument, XmpError, clean_keyword, unique_keywords
+from tagger.library.xmp import DC_SUBJECT, DIGIKAM_TAGS, LR_HIERARCHICAL, TAGGER_ADDED, XmpDocument, XmpError
 from tests.shared import PHOTO_FOLDER
 
 DARKTABLE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -98,19 +105,36 @@ def _canon(xml: bytes | str) -> list:
 
 
 def test_reads_flat_and_hierarchical_keywords_of_each_program():
-    assert XmpDocument.parse(DARKTABLE.encode()).keywords() == ["Paris", "fish & chips"]  # internal tags skipped
-    assert XmpDocument.parse(DIGIKAM.encode()).keywords() == ["Grandma"]
-    assert XmpDocument.parse(LIGHTROOM.encode()).keywords() == ["Animals", "dog"]
+    # hierarchies keep their tree (Lightroom's '|', digiKam's '/'); the flat leaf and parents are the same keyword
+    assert XmpDocument.parse(DARKTABLE.encode()).keywords() == ["Places|France|Paris", "fish & chips"]  # no internal
+    assert XmpDocument.parse(DIGIKAM.encode()).keywords() == ["People|Family|Grandma"]
+    assert XmpDocument.parse(LIGHTROOM.encode()).keywords() == ["Animals|dog"]
+
+
+def test_flat_entries_are_read_as_nodes_of_the_paths_beside_them():
+    def read(paths, flat):
+        return KeywordEntries([keyword_path(p, "|") for p in paths], [keyword_path(f) for f in flat]).resolve()
+
+    # Lightroom exports a keyword's parents to dc:subject, and may list the parent paths too
+    assert read(["Places", "Places|Italy", "Places|Italy|Rome"], ["Rome", "Italy", "Places"]) == ["Places|Italy|Rome"]
+    # a keyword of its own next to a tree that shares a level name, and one leaf in two trees
+    assert read(["Places|Italy|Rome", "Italy"], ["Rome", "Italy"]) == ["Places|Italy|Rome", "Italy"]
+    assert read(["People|Anna", "Pets|Anna"], ["Anna"]) == ["People|Anna", "Pets|Anna"]
+    # flat keywords keep their order; a path with '|' written into dc:subject (older Tagger) is a path
+    assert read([], ["sea", "Places|Kenya|Masai Mara", "Masai Mara", "beach"]) == ["sea", "Places|Kenya|Masai Mara",
+                                                                                   "beach"]
+    assert keyword_path(" People / Family/ Grandma ", "/") == "People|Family|Grandma"
+    assert keyword_path("AC/DC") == "AC/DC" and keyword_path("darktable|format|cr2", "|") is None
 
 
 def test_utf16_packets_and_odd_list_shapes():
     packet = LIGHTROOM.replace("<rdf:Bag><rdf:li>Animals</rdf:li><rdf:li>dog</rdf:li></rdf:Bag>", "Hund 🐕")
-    assert XmpDocument.parse(b"\xff\xfe" + packet.encode("utf-16-le")).keywords() == ["Hund 🐕", "dog"]
+    assert XmpDocument.parse(b"\xff\xfe" + packet.encode("utf-16-le")).keywords() == ["Hund 🐕", "Animals|dog"]
     utf16 = XmpDocument.parse(b"\xff\xfe" + ('<?xml version="1.0" encoding="UTF-16"?>' + packet).encode("utf-16-le"))
-    utf16.set_tagger_keywords(["beach"])
+    utf16.apply_keywords({"beach": ["beach"]})
     out = utf16.serialize()  # rewritten as UTF-8, and its declaration says so
     assert out.startswith(b'<?xml version="1.0" encoding="UTF-8"?>') and ET.fromstring(out) is not None
-    assert XmpDocument.parse(out).keywords() == ["Hund 🐕", "beach", "dog"]
+    assert XmpDocument.parse(out).keywords() == ["Hund 🐕", "beach", "Animals|dog"]
 
 
 @pytest.mark.parametrize("packet, reason", [
@@ -183,7 +207,7 @@ def test_embedded_xmp_in_each_format(fmt):
         img.save(out, "TIFF", tiffinfo={700: LIGHTROOM.encode()})
     else:
         img.save(out, fmt, xmp=LIGHTROOM.encode())
-    assert read_keywords(out.getvalue()).keywords == ["Animals", "dog"]
+    assert read_keywords(out.getvalue()).keywords == ["Animals|dog"]
 
 
 # ------------------------------------------------------------------ merging
@@ -191,11 +215,12 @@ def test_embedded_xmp_in_each_format(fmt):
 
 def test_merge_keeps_everything_else_and_round_trips():
     doc = XmpDocument.parse(DARKTABLE.encode())
-    assert doc.set_tagger_keywords(["beach", "paris", "sunset"], auto=["sunset"])
+    assert doc.apply_keywords({"beach": ["beach"], "paris": ["Places|France|Paris"]})  # Paris: there already
+    assert doc.set_auto_keywords(["sunset", "paris"])  # 'paris' names a person's keyword: never marked automatic
     out = doc.serialize()
     again = XmpDocument.parse(out)
-    assert again.keywords() == ["Paris", "fish & chips", "beach"]  # 'paris' was there; 'sunset' is automatic
-    assert again.keywords(include_auto=True) == ["Paris", "fish & chips", "beach", "sunset"]
+    assert again.keywords() == ["Places|France|Paris", "fish & chips", "beach"]  # 'sunset' is automatic
+    assert again.keywords(include_auto=True) == ["Places|France|Paris", "fish & chips", "beach", "sunset"]
     # every element and attribute of the original is still there, in order, with its value
     before = _canon(DARKTABLE)
     after = _canon(out)
@@ -205,38 +230,122 @@ def test_merge_keeps_everything_else_and_round_trips():
     assert b'darktable:params="0000c03f"' in out and b'xmp:Rating="3"' in out
     # added to both lists darktable reads (it prefers lr:hierarchicalSubject when present)
     assert b"<rdf:li>beach</rdf:li>" in out.split(b"<lr:hierarchicalSubject>")[1]
-    assert not again.set_tagger_keywords(["beach", "paris", "sunset"], auto=["sunset"])  # idempotent
+    assert not again.apply_keywords({"beach": ["beach"]}) and not again.set_auto_keywords(["sunset", "paris"])
 
 
-def test_only_tagger_keywords_are_ever_taken_back():
+def test_only_the_keywords_asked_for_are_touched_and_only_tagger_s_automatic_ones_taken_back():
     doc = XmpDocument.parse(DARKTABLE.encode())
-    doc.set_tagger_keywords(["beach", "dog"], auto=["dog"])
+    doc.apply_keywords({"beach": ["beach"]})
+    doc.set_auto_keywords(["dog", "fish & chips"])  # the person's 'fish & chips' is not Tagger's to mark
     doc = XmpDocument.parse(doc.serialize())
-    assert doc.set_tagger_keywords(["Paris"])  # 'beach' and 'dog' no longer wanted; Paris was never ours
-    assert doc.keywords(include_auto=True) == ["Paris", "fish & chips"]
+    assert doc.entries(TAGGER_ADDED) == ["dog"]
+    assert doc.apply_keywords({"beach": []}) and doc.set_auto_keywords([])
+    assert doc.keywords(include_auto=True) == ["Places|France|Paris", "fish & chips"]
     assert _canon(doc.serialize()) == _canon(DARKTABLE)
-    assert not doc.set_tagger_keywords([])  # nothing of ours is left: the user's Paris stays
+    assert not doc.set_auto_keywords([]) and not doc.apply_keywords({"beach": []})
+
+
+def test_moving_or_removing_a_hierarchical_keyword_takes_its_parents_with_it():
+    doc = XmpDocument.parse(LIGHTROOM.encode())  # Animals|dog: 'Animals' and 'dog' in dc:subject
+    assert doc.apply_keywords({"dog": ["Pets|dog"]})
+    assert doc.keywords() == ["Pets|dog"]
+    assert doc.entries(DC_SUBJECT) == ["dog"] and doc.entries(LR_HIERARCHICAL) == ["Pets|dog"]
+    assert doc.apply_keywords({"dog": []}) and doc.keywords() == []
+    assert 'crs:Exposure2012="+0.35"' in doc.serialize().decode()
 
 
 def test_keep_auto_leaves_earlier_automatic_keywords():
     doc = XmpDocument.parse(LIGHTROOM.encode())
-    doc.set_tagger_keywords(["beach", "sand"], auto=["sand"])
-    doc.set_tagger_keywords(["beach", "towel"], keep_auto=True)  # a caller that does not know auto tags now
-    assert doc.keywords() == ["Animals", "dog", "beach", "towel"]
+    doc.apply_keywords({"beach": ["beach"]})
+    doc.set_auto_keywords(["sand"])
+    doc.apply_keywords({"towel": ["towel"]})
+    doc.set_auto_keywords([], keep_auto=True)  # a caller that does not know automatic tags now
+    assert doc.keywords() == ["Animals|dog", "beach", "towel"]
     assert "sand" in doc.keywords(include_auto=True)
+
+
+def test_legacy_bookkeeping_of_older_taggers_is_tidied():
+    """Tagger once listed a person's keywords in tagger:added too, and could list one twice ('Rex', 'Rex')."""
+    doc = XmpDocument.parse(LIGHTROOM.encode())
+    doc.apply_keywords({"rex": ["Rex"]})
+    doc._set_bag(TAGGER_ADDED, ["Rex", "Rex"])
+    assert doc.set_auto_keywords([])
+    assert doc.entries(TAGGER_ADDED) == [] and doc.keywords() == ["Animals|dog", "Rex"]
 
 
 def test_digikam_tagslist_and_new_packets_get_the_keywords_too():
     doc = XmpDocument.parse(DIGIKAM.encode())
-    doc.set_tagger_keywords(["AC/DC", "beach"])
+    doc.apply_keywords({"ac/dc": ["AC/DC"], "beach": ["beach"]})
     out = doc.serialize().decode()
     tags_list = out.split("<digiKam:TagsList>")[1].split("</digiKam:TagsList>")[0]
     assert "beach" in tags_list and "AC/DC" not in tags_list  # a '/' would read as a hierarchy there
     assert "mwg-rs:Regions=\"face\"" in out
-    assert set(XmpDocument.parse(out.encode()).keywords()) == {"Grandma", "AC/DC", "beach"}
+    # the dc:subject Tagger had to create holds every keyword, not only the new ones
+    assert XmpDocument.parse(out.encode()).entries(DC_SUBJECT) == ["Grandma", "AC/DC", "beach"]
+    assert set(XmpDocument.parse(out.encode()).keywords()) == {"People|Family|Grandma", "AC/DC", "beach"}
     new = XmpDocument.new()
-    new.set_tagger_keywords(["a <b> & \"c\"", "שלום", "🌅"])
-    assert XmpDocument.parse(new.serialize()).keywords() == ["a <b> & \"c\"", "שלום", "🌅"]
+    words = ["a <b> & \"c\"", "שלום", "🌅"]
+    new.apply_keywords({w.casefold(): [w] for w in words})
+    assert XmpDocument.parse(new.serialize()).keywords() == words
+
+
+@pytest.mark.parametrize("packet", [LIGHTROOM, DIGIKAM, DARKTABLE, None])
+def test_hierarchies_survive_write_read_write(packet):
+    """A hierarchical keyword goes as Lightroom and digiKam write it (leaf in dc:subject, path in
+    lr:hierarchicalSubject and digiKam:TagsList), reads back as the same path, and writing it again changes nothing."""
+    doc = XmpDocument.new() if packet is None else XmpDocument.parse(packet.encode())
+    assert doc.apply_keywords({"masai mara": ["Places|Kenya|Masai Mara"], "anna": ["People|Anna"]})
+    out = doc.serialize()
+    again = XmpDocument.parse(out)
+    assert {"Places|Kenya|Masai Mara", "People|Anna"} <= set(again.keywords())
+    assert {"Masai Mara", "Anna"} <= set(again.entries(DC_SUBJECT))
+    assert "Places|Kenya|Masai Mara" not in again.entries(DC_SUBJECT)
+    assert {"Places|Kenya|Masai Mara", "People|Anna"} <= set(again.entries(LR_HIERARCHICAL))
+    assert {"Places/Kenya/Masai Mara", "People/Anna"} <= set(again.entries(DIGIKAM_TAGS))
+    # lists Tagger created hold every keyword of the packet (a program preferring them must not lose the rest)
+    original = XmpDocument.new() if packet is None else XmpDocument.parse(packet.encode())
+    for kl in (kl for kl in (LR_HIERARCHICAL, DIGIKAM_TAGS) if not original.entries(kl)):
+        names = KeywordEntries([p for e in again.entries(kl) if (p := keyword_path(e, kl.separator))]).resolve()
+        assert {n.casefold() for n in names} == {k.casefold() for k in again.keywords(include_auto=True)}
+    assert not again.apply_keywords({k.rpartition("|")[2].casefold(): [k] for k in again.keywords()})
+    assert again.serialize() == out
+
+
+def test_a_path_an_older_tagger_wrote_into_dc_subject_is_put_right_at_the_next_write(tmp_path):
+    photo = _photo(tmp_path)
+    side = tmp_path / "IMG_1.jpg.xmp"
+    literal = "<rdf:li>Places|Kenya|Masai Mara</rdf:li>"
+    side.write_text(LIGHTROOM.replace("<rdf:li>dog</rdf:li></rdf:Bag></dc:subject>",
+                                      f"<rdf:li>dog</rdf:li>{literal}</rdf:Bag></dc:subject>"))
+    assert read_sidecar(side).keywords() == ["Animals|dog", "Places|Kenya|Masai Mara"]
+    assert write_keywords(photo, ["beach"]).status == "written"
+    doc = read_sidecar(side)
+    assert doc.keywords() == ["Animals|dog", "beach", "Places|Kenya|Masai Mara"]
+    assert doc.entries(DC_SUBJECT) == ["Animals", "dog", "beach", "Masai Mara"]
+    assert doc.entries(LR_HIERARCHICAL) == ["Animals|dog", "beach", "Places|Kenya|Masai Mara"]
+
+
+def test_three_way_merge_of_catalog_and_files():
+    base = ["Rex", "beach", "Places|Italy|Rome", "sea"]
+    files = ["beach", "Places|Italy|Rome", "sea", "sun"]  # elsewhere: Rex removed, sun added
+    catalog = ["Rex", "beach", "Trips|Rome"]  # in Tagger: sea removed, Rome moved
+    merge = three_way(base, files, catalog)
+    assert sorted(merge.keywords) == ["Trips|Rome", "beach", "sun"]
+    assert merge.to_catalog == {"rex": [], "sun": ["sun"]} and merge.to_files == {"sea": [], "rome": ["Trips|Rome"]}
+    assert merge.conflicts == []
+    # both sides changed Rome, differently: a conflict, each side keeping its own
+    merge = three_way(base, ["Places|USA|Rome"], ["Trips|Rome"])
+    assert merge.conflicts == [Conflict("Rome", ("Trips|Rome",), ("Places|USA|Rome",))]
+    assert "Trips|Rome" in merge.keywords and "rome" not in merge.to_files and "rome" not in merge.to_catalog
+    assert next_base(base, ["Places|USA|Rome"], merge.keywords) == ["Places|Italy|Rome"]  # Rome not agreed: base
+    # reported, then changed on one side only: that side wins
+    pending = merge.conflicts
+    tagger_decides = three_way(base, ["Places|USA|Rome"], ["Places|Lazio|Rome"], pending)
+    assert tagger_decides.to_files == {"rome": ["Places|Lazio|Rome"]} and not tagger_decides.conflicts
+    assert next_base(tagger_decides.base, ["Places|USA|Rome"], ["Places|Lazio|Rome"]) == ["Places|USA|Rome"]
+    others_decide = three_way(base, ["Places|Lazio|Rome"], ["Trips|Rome"], pending)
+    assert others_decide.to_catalog == {"rome": ["Places|Lazio|Rome"]} and not others_decide.conflicts
+    assert three_way(base, ["Places|USA|Rome"], ["Trips|Rome"], pending).conflicts == pending  # nobody acted yet
 
 
 # ------------------------------------------------------------------ sidecar files
@@ -283,7 +392,7 @@ def test_existing_lightroom_sidecar_is_merged_not_duplicated(tmp_path):
     os.chmod(side, 0o640)
     assert write_keywords(photo, ["beach"]).status == "written"
     assert sorted(os.listdir(tmp_path)) == ["DSC_2.jpg", "DSC_2.xmp"]  # no second sidecar, no temp file left
-    assert read_sidecar(side).keywords() == ["Animals", "dog", "beach"]
+    assert read_sidecar(side).keywords() == ["Animals|dog", "beach"]
     assert 'crs:Exposure2012="+0.35"' in side.read_text() and oct(side.stat().st_mode & 0o777) == oct(0o640)
 
 
@@ -298,13 +407,73 @@ def test_an_unreadable_sidecar_is_reported_and_left_alone(tmp_path):
     assert found.keywords == [] and "malformed" in found.problems[0]
 
 
-def test_a_symlinked_sidecar_is_written_through(tmp_path):
+def test_a_symlinked_sidecar_is_never_written_through(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
     photo = _photo(tmp_path)
-    real = tmp_path / "elsewhere.xmp"
+    real = outside / "elsewhere.xmp"
     real.write_text(LIGHTROOM)
     (tmp_path / "IMG_1.jpg.xmp").symlink_to(real)
-    assert write_keywords(photo, ["beach"]).status == "written"
-    assert (tmp_path / "IMG_1.jpg.xmp").is_symlink() and "beach" in real.read_text()
+    result = write_keywords(photo, ["beach"])
+    assert result.status == "failed" and "symbolic link" in result.reason
+    assert real.read_text() == LIGHTROOM and (tmp_path / "IMG_1.jpg.xmp").is_symlink()
+    # a dangling link: following it would create a file wherever it points
+    other = _photo(tmp_path, "IMG_2.jpg")
+    (tmp_path / "IMG_2.xmp").symlink_to(outside / "made-by-tagger.xmp")
+    for naming in NAMINGS:
+        assert write_keywords(other, ["beach"], naming=naming).status == "failed"
+    assert sorted(os.listdir(outside)) == ["elsewhere.xmp"]
+    assert sorted(os.listdir(tmp_path)) == ["IMG_1.jpg", "IMG_1.jpg.xmp", "IMG_2.jpg", "IMG_2.xmp", "outside"]
+
+
+def test_photos_sharing_a_stem_never_share_a_sidecar(tmp_path):
+    assert shared_stems([b"a.jpg", b"a.CR2", b"b.jpg", b"b.xmp", b"c.jpg", b"c.jpg_original", b"d.JPG", b"D.png"]) \
+        == {b"a", b"d"}
+    assert sidecar_names(b"a.jpg", {b"a"}) == [b"a.jpg.xmp", b"a.jpg.XMP", b"a.jpg.Xmp"]
+    jpg = _photo(tmp_path, "IMG_1.jpg")
+    (tmp_path / "IMG_1.CR2").write_bytes(b"raw")
+    (tmp_path / "IMG_1.xmp").write_text(LIGHTROOM)  # the raw's (Lightroom)
+    assert find_sidecars(jpg) == []
+    assert write_keywords(jpg, ["jpeg only"], naming="stem").status == "written"
+    assert (tmp_path / "IMG_1.xmp").read_text() == LIGHTROOM
+    assert read_sidecar(tmp_path / "IMG_1.jpg.xmp").keywords() == ["jpeg only"]
+    alone = _photo(tmp_path, "IMG_2.jpg")  # no other IMG_2.*: Lightroom's name is this photo's own
+    assert write_keywords(alone, ["mine"], naming="stem").status == "written"
+    assert find_sidecars(alone) == [os.fsencode(tmp_path / "IMG_2.xmp")]
+
+
+def test_only_abandoned_temporary_sidecars_are_removed(tmp_path):
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    legacy = tmp_path / ".tagger-k3j4h5.xmp-tmp"  # named as Tagger did before (no process id)
+    dead = tmp_path / f".tagger-{proc.pid}-abc.xmp-tmp"
+    mine = tmp_path / f".tagger-{os.getpid()}-abc.xmp-tmp"  # in flight in this process
+    old_mine = tmp_path / f".tagger-{os.getpid()}-old.xmp-tmp"
+    for p in (legacy, dead, mine, old_mine):
+        p.write_bytes(b"half")
+    os.utime(old_mine, (time.time() - 2 * STALE_TEMP_SECONDS,) * 2)
+    (tmp_path / ".tagger-dir.xmp-tmp").mkdir()  # not a regular file: never removed
+    (tmp_path / ".tagger-link.xmp-tmp").symlink_to(tmp_path / "target")
+    (tmp_path / "photo.xmp-tmp").write_bytes(b"not ours")
+    assert remove_stale_temps(tmp_path) == 3
+    assert sorted(os.listdir(tmp_path)) == sorted([mine.name, ".tagger-dir.xmp-tmp", ".tagger-link.xmp-tmp",
+                                                   "photo.xmp-tmp"])
+
+
+def test_a_kill_before_the_rename_leaves_the_sidecar_whole(tmp_path, monkeypatch):
+    photo = _photo(tmp_path)
+    side = tmp_path / "IMG_1.jpg.xmp"
+    side.write_text(LIGHTROOM)
+
+    def killed(*a):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_keywords(photo, ["beach"])
+    assert side.read_text() == LIGHTROOM and sorted(os.listdir(tmp_path)) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
 
 
 def test_non_utf8_names(tmp_path):
@@ -334,7 +503,7 @@ def test_keywords_of_a_big_jpeg_are_read_from_its_head(tmp_path):
     assert len(data) > 2 * HEAD_BYTES
     head = metadata_bytes(big)
     assert len(head) == HEAD_BYTES
-    assert read_keywords(head).keywords == read_keywords(data).keywords == ["Animals", "dog"]
+    assert read_keywords(head).keywords == read_keywords(data).keywords == ["Animals|dog"]
     png = tmp_path / "big.png"
     Image.fromarray(noise).save(png, "PNG")
     assert metadata_bytes(png) == png.read_bytes()  # other formats: the whole file

@@ -278,3 +278,140 @@ def test_cli_label_train_models(engine, labelled, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["model_version"] == 0
     assert main(["models", "--db", str(copy), "--use", "7"]) == 2
     assert main(["label", str(root / "zorblax"), "--remove", "--db", str(copy)]) == 0
+
+
+# ------------------------------------------------------------------ two trainings, one catalog (issue 12)
+
+
+def _once(stage: str, action):
+    """A progress callback that runs ``action`` the first time ``stage`` is reported: "meanwhile, elsewhere"."""
+    done = []
+
+    def progress(name, *_):
+        if name == stage and not done:
+            done.append(True)
+            action()
+    return progress
+
+
+def test_a_second_training_or_switch_is_refused_while_one_runs(engine, own):
+    """Another process (or the app and the CLI) training the same catalog while this training re-projects: refused
+    with who holds it, and this training finishes untouched."""
+    import os
+
+    from tagger.errors import TaggerError
+
+    root, cat = own
+    cat.set_label(root / "zorblax", "zorblax")
+    answers = []
+
+    def meanwhile():
+        with Catalog.open(cat.path) as other:
+            for attempt in (lambda: train_version(other, engine.twin(), config=FAST),
+                            lambda: use_version(other, engine.twin(), 0)):
+                try:
+                    attempt()
+                    answers.append("ran")
+                except TaggerError as exc:
+                    answers.append(str(exc))
+
+    report = train_version(cat, engine, config=FAST, progress=_once("re-projecting photos", meanwhile))
+    assert len(answers) == 2 and all(f"already running (pid {os.getpid()})" in a for a in answers), answers
+    assert "a training is already running" in answers[0]
+    assert report.version == 1 and cat.active_version() == 1 and [v["version"] for v in cat.versions()] == [0, 1]
+    assert (cat.path.parent / "catalog.models" / "v1" / "manifest.json").is_file()
+    assert cat.photos_missing_model(report.model) == []
+
+
+def test_two_runs_that_miss_the_lock_never_clobber_each_other(engine, own, monkeypatch):
+    """Defence in depth, for a lock that does not hold (a filesystem without locks): each run has its own version
+    number and folders, and no cleanup deletes a version the catalog records. Before: both runs were "v1", the
+    second one's IntegrityError cleanup deleted the first one's active version."""
+    import contextlib
+
+    from tagger.errors import TaggerError
+
+    monkeypatch.setattr("tagger.training.retrain.training_lock", lambda *a, **k: contextlib.nullcontext(),
+                        raising=False)
+    root, cat = own
+    cat.set_label(root / "zorblax", "zorblax")
+    inner = {}
+
+    def meanwhile():
+        with Catalog.open(cat.path) as other:
+            inner["report"] = train_version(other, engine.twin(), config=FAST)
+
+    with pytest.raises(TaggerError, match="train again"):  # its folder was removed under it: it stops, cleanly
+        train_version(cat, engine, config=FAST, progress=_once("re-projecting photos", meanwhile))
+    second = inner["report"]
+    assert second.version == 2 and cat.active_version() == 2 and [v["version"] for v in cat.versions()] == [0, 2]
+    assert activate_catalog_version(cat, engine).number == 2
+    assert cat.photos_missing_model(second.model) == []
+    assert not any(m.endswith("+v1") for m in cat.stored_models())
+    assert sorted(p.name for p in (cat.path.parent / "catalog.models").iterdir()) == ["v2"]
+
+
+def test_a_version_recorded_with_a_relative_folder_is_found_and_kept(engine, own, tmp_path, monkeypatch):
+    """An older Tagger recorded `--db catalog.db` versions relative to the working directory: from elsewhere the
+    version was "damaged", and the next training deleted it (rollback gone)."""
+    root, cat = own
+    cat.set_label(root / "zorblax", "zorblax")
+    train_version(cat, engine, config=FAST)
+    with cat.transaction():
+        cat.db.execute("UPDATE model_versions SET folder = 'catalog.models/v1'")  # trained in tmp_path
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    engine.use_version(None)
+    notices = []
+    version = activate_catalog_version(cat, engine, notice=notices.append)
+    assert version is not None and version.number == 1 and notices == []
+    cat.set_label(root / "unlabelled" / "kangaroo", "kangaroo")
+    assert train_version(cat, engine, config=FAST).version == 2
+    assert (tmp_path / "catalog.models" / "v1" / "manifest.json").is_file()
+    assert use_version(cat, engine, 1).number == 1 and cat.active_version() == 1
+
+
+def test_photos_indexed_elsewhere_while_a_training_finishes_get_its_vectors(engine, labelled, tmp_path):
+    """Issue 12: an `index` running in another process next to a finishing `train` wrote the vectors of the version
+    active when it started; 1,648 of 5,160 photos never got the new version's. Photos committed before the switch
+    are caught by the switch itself, those committed after it by the end of the index run, and any left (a killed
+    run) by the next start of any command or the app."""
+    root, db = labelled
+    copy = tmp_path / "catalog.db"
+    shutil.copy(db, copy)
+    early, late = tmp_path / "early", tmp_path / "late"
+    for folder, files in ((early, caltech_files("pizza", 3)), (late, caltech_files("ketch", 3))):
+        folder.mkdir()
+        for f in files:
+            shutil.copy(f, folder / f.name)
+    indexing = engine.twin()  # the other process's engine: loaded before the training finished (untrained)
+
+    def index(folder):
+        with Catalog.open(copy) as other:
+            Indexer(other, indexing).index([folder])
+
+    cat = Catalog.open(copy)
+    try:
+        cat.set_label(root / "zorblax", "zorblax")
+        reprojected = []
+
+        def stop() -> bool:  # asked once more after re-projecting, right before the switch: index then
+            if reprojected and reprojected.pop():
+                index(early)
+            return False
+
+        model = train_version(cat, engine, config=FAST, should_stop=stop,
+                              progress=_once("re-projecting photos", lambda: reprojected.append(True))).model
+        assert cat.photos_missing_model(model) == []
+        index(late)  # its engine still runs the untrained model: the run gives them version 1's vectors at its end
+        assert cat.photos_missing_model(model) == []
+        late_ids = cat.photos_under(late)
+        with cat.transaction():  # a run killed before its end left them without
+            cat.db.execute(f"DELETE FROM embeddings WHERE model = ? AND photo_id IN ({','.join('?' * 3)})",
+                           [model, *late_ids])
+        activate_catalog_version(cat, engine.twin())  # what every command and the app do when they start
+        assert cat.photos_missing_model(model) == []
+    finally:
+        engine.use_version(None)
+        cat.close()
