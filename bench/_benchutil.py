@@ -49,11 +49,11 @@ def cpu_usage(a: CpuSample, b: CpuSample) -> dict:
     return out
 
 
-def rss_bytes() -> int:
-    """Current resident set size of this process (VmRSS)."""
+def rss_bytes(field: str = "VmRSS") -> int:
+    """Resident set size of this process: now (VmRSS) or its peak so far (``field="VmHWM"``)."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
 

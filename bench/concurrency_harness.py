@@ -8,7 +8,8 @@ A library of Caltech-101 photos (four class folders) is indexed into a fresh cat
     labels controller, reporting every edit it saw saved;
   - this process runs ``--cli-commands`` CLI processes on the same catalog in a loop: search, tags, index (a new
     photo copied in first), tag (adds a tag), label, train, doctor, status; a ``--kill-share`` of them (seeded) are
-    SIGKILLed at a random moment (0.2 to 2.5 s after their start).
+    SIGKILLed at a random moment between 0.05 s and 0.9 x the median run so far (start-up, catalog open, model
+    load, the work).
 Then the app is SIGKILLed too (a crash, not a clean close) and the catalog is opened afresh. The bar:
   - every tag and label that the app or a CLI process (exit 0) reported saved is in the catalog;
   - PRAGMA integrity_check is ok;
@@ -202,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         runs: list[Run] = []
         for i in range(args.cli_commands):
             cmd, saves = cli_command(i, rng, db, lib, photos, spares, ledger)
-            kill_after = rng.uniform(0.2, 2.5) if rng.random() < args.kill_share else None
+            done = sorted(r.seconds for r in runs if not r.killed)
+            typical = done[len(done) // 2] if done else 1.0  # the median run: kills land inside a run, not after it
+            kill_after = rng.uniform(0.05, 0.9 * typical) if rng.random() < args.kill_share else None
             run = run_cli(cmd, kill_after)
             runs.append(run)
             if saves and run.rc == 0 and not run.killed:

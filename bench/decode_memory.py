@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._benchutil import rss_bytes
+
 
 def make_png(path: Path, side: int, mode: str) -> None:
     """A smooth gradient: tiny once compressed, enormous once decoded."""
@@ -79,16 +81,8 @@ def child(kind: str, folder: Path, workers: int) -> dict:
         results = list(pool.map(lambda f: _read_and_decode(root, f, prep, reusable), found))
     wall = time.perf_counter() - start
     return {"kind": kind, "workers": workers, "files": len(files), "wall_s": round(wall, 2),
-            "peak_rss_mb": round(_peak_rss() / 2**20), "decoded": sum(r.photo is not None for r in results),
+            "peak_rss_mb": round(rss_bytes("VmHWM") / 2**20), "decoded": sum(r.photo is not None for r in results),
             "reasons": sorted({r.reason for r in results if r.reason})}
-
-
-def _peak_rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def main() -> None:

@@ -16,27 +16,39 @@ def cmd_eval(args, progress) -> int:
     dataset = read_dataset(args.dir, args.labels, args.images)
     # evaluation sets are small photos: decoding is cheap and the model is the bottleneck, so it gets every core
     engine = load_engine(args, progress, threads=os.cpu_count())
-    if args.train or args.split:
-        from tagger.research.evaluate import DatasetError, evaluate_trained, read_list, read_split
+    if args.train or args.split or args.shots:
+        from tagger.research.evaluate import DatasetError, read_list, read_split
 
         if not args.train:
-            raise DatasetError("--split needs --train (the photos to train the seen labels on)")
+            raise DatasetError("--split and --shots need --train (the photos to train the labels on)")
+        split = read_split(args.split) if args.split else None
         if args.embedding:
             from tagger.research.evaluate_vgse import evaluate_embeddings, format_embedding_eval, kinds_for
 
-            result = evaluate_embeddings(engine, dataset, read_list(args.train),
-                                         read_split(args.split) if args.split else None,
+            if args.shots:
+                raise DatasetError("--embedding compares class embeddings on every training photo: leave out --shots")
+            result = evaluate_embeddings(engine, dataset, read_list(args.train), split,
                                          kinds=kinds_for(args.embedding), batch_size=args.batch_size, progress=progress)
             progress.close()
             print(json.dumps(result, indent=2, default=json_default) if args.json else format_embedding_eval(result))
             return 0
-        result = evaluate_trained(engine, dataset, read_list(args.train),
-                                  read_split(args.split) if args.split else None,
-                                  batch_size=args.batch_size, progress=progress, baselines=not args.no_baselines)
+        if args.shots:
+            from tagger.research.evaluate_trained import evaluate_shots
+
+            result = evaluate_shots(engine, dataset, read_list(args.train), args.shots, args.draws, split,
+                                    batch_size=args.batch_size, progress=progress, seed=args.seed,
+                                    baselines=not args.no_baselines)
+            formatted = format_shots_eval
+        else:
+            from tagger.research.evaluate_trained import evaluate_trained
+
+            result = evaluate_trained(engine, dataset, read_list(args.train), split, batch_size=args.batch_size,
+                                      progress=progress, seed=args.seed, baselines=not args.no_baselines)
+            formatted = format_trained_eval
         progress.close()
         for f in result["failures"]:
             print(f"skipped {f['file']}: {f['reason']}", file=sys.stderr)
-        print(json.dumps(result, indent=2, default=json_default) if args.json else format_trained_eval(result))
+        print(json.dumps(result, indent=2, default=json_default) if args.json else formatted(result))
         return 0
     result = evaluate(engine, dataset, batch_size=args.batch_size, progress=progress)
     progress.close()
@@ -49,21 +61,65 @@ def cmd_eval(args, progress) -> int:
     return 0
 
 
+def _label_model_line(lm: dict[str, Any]) -> str:
+    mix, gate = lm["mix"], lm["gate"]
+    cv = f", held-out accuracy {lm['cv_accuracy']:.3f}" if lm.get("cv_accuracy") is not None else ""
+    line = (f"label model: linear {mix['linear']} (C {mix['C']}), prior {mix['prior']}, cache {mix['cache']} "
+            f"(beta {mix['beta']}), temperature {lm['temperature']:.3g}; {lm['source']}{cv}; {lm['seconds']:.1f} s")
+    if "scale" in gate and gate["source"].startswith("pseudo"):
+        line += (f"\ngate: scale {gate['scale']}, threshold {gate['threshold']}, unseen temperature "
+                 f"{gate['unseen_temperature']}, synthesised prototypes {gate['synth_weight']} ({gate['source']}, "
+                 f"validation H {gate['validation_H']:.3f})")
+    return line
+
+
+def _row(name: str, m: dict[str, Any], spread: bool = False) -> str:
+    def cell(key: str, width: int) -> str:
+        value = m.get(key)
+        if value is None:
+            return " " * width
+        text = f"{value:.3f}" + (f"±{m[key + '_sd']:.3f}" if spread and key + "_sd" in m else "")
+        return f"{text:>{width}}"
+
+    w = 14 if spread else 8
+    return f"{name:<22}" + cell("hit@1", w) + cell("hit@5", w) + cell("seen_hit@1", w) + cell("unseen_hit@1", w) \
+        + cell("H", w)
+
+
+def _header_row(spread: bool) -> str:
+    w = 14 if spread else 8
+    return f"{'method':<22}" + "".join(f"{h:>{w}}" for h in ("hit@1", "hit@5", "seen@1", "unseen@1", "H"))
+
+
 def format_trained_eval(r: dict[str, Any]) -> str:
-    cal, tr = r["calibration"], r["training"]
     lines = [
         f"{r['dataset']} ({r['protocol']}): trained on {r['n_train_images']} photos of {r['n_seen_labels']} labels, "
         f"evaluated on {r['n_images']} photos; candidates: all {r['n_labels']} labels ({r['n_unseen_labels']} unseen)",
-        f"training: {tr['epochs_run']} epochs (best {tr['best_epoch']}), {tr['seconds']:.1f} s; validation accuracy "
-        f"{tr['val_acc_before']:.3f} -> {tr['val_acc_after']:.3f} on {tr['n_val']} held-out photos",
-        f"calibration: lam {cal['lam']}, gamma {cal['gamma']} ({cal['source']})",
-        "",
-        f"{'method':<22}{'hit@1':>8}{'hit@5':>8}{'seen@1':>8}{'unseen@1':>9}{'H':>7}",
+        _label_model_line(r["label_model"]),
     ]
-    for name, m in [("tagger (trained)", r)] + list(r["baselines"].items()):
-        h = m.get("H")
-        lines.append(f"{name:<22}{m['hit@1']:>8.3f}{m['hit@5']:>8.3f}{m.get('seen_hit@1', float('nan')):>8.3f}"
-                     f"{m.get('unseen_hit@1', float('nan')):>9.3f}" + (f"{h:>7.3f}" if h is not None else ""))
+    if "residual_head" in r:
+        cal, tr = r["residual_head"]["calibration"], r["residual_head"]["training"]
+        lines.append(f"residual head: {tr['epochs_run']} epochs (best {tr['best_epoch']}), {tr['seconds']:.1f} s; "
+                     f"calibration lam {cal['lam']}, gamma {cal['gamma']} ({cal['source']})")
+    lines += ["", _header_row(False)]
+    for name, m in [("tagger (label model)", r)] + list(r["baselines"].items()):
+        lines.append(_row(name, m))
+    return "\n".join(lines)
+
+
+def format_shots_eval(r: dict[str, Any]) -> str:
+    n_train = r["n_train_images"]
+    lines = [
+        f"{r['dataset']} ({r['protocol']}): {r['shots']} photo(s) per label, {r['draws']} draws (seeds {r['seed']}.."
+        f"{r['seed'] + r['draws'] - 1}), {min(n_train)}-{max(n_train)} training photos of {r['n_seen_labels']} labels;"
+        f" evaluated on {r['n_images']} photos; candidates: all {r['n_labels']} labels ({r['n_unseen_labels']} unseen)",
+        "figures: mean±sd over the draws",
+        "", _header_row(True),
+    ]
+    for name, m in r["methods"].items():
+        lines.append(_row("tagger (label model)" if name == "tagger" else name, m, spread=True))
+    ours, ncm = r["methods"]["tagger"]["hit@1"], r["methods"]["ncm"]["hit@1"]
+    lines += ["", f"label model - nearest-class-mean: {ours - ncm:+.3f} hit@1"]
     return "\n".join(lines)
 
 

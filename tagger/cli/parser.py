@@ -55,10 +55,17 @@ def _add_eval(sub) -> None:
     p.add_argument("--labels", type=Path, help="TSV folder<TAB>label text (default: folder name, '_' as space)")
     p.add_argument("--images", type=Path, help="restrict to the 'folder/file' paths listed in this file")
     p.add_argument("--train", type=Path, metavar="LIST",
-                   help="train a temporary head on these 'folder/file' photos first (never touches your models)")
+                   help="fit a temporary label scorer on these 'folder/file' photos first (never touches your models)")
     p.add_argument("--split", type=Path, metavar="TSV",
                    help="label<TAB>seen|unseen: train on seen labels only, report seen/unseen hit@k and GZSL H")
-    p.add_argument("--no-baselines", action="store_true", help="with --train: skip the seed recipes (faster)")
+    p.add_argument("--shots", type=at_least(1), metavar="K",
+                   help="with --train: train on K photos per label drawn from LIST (few-shot), several seeded draws")
+    p.add_argument("--draws", type=at_least(1), default=5, metavar="N",
+                   help="with --shots: how many seeded draws (default 5); figures are mean and spread over them")
+    p.add_argument("--seed", type=at_least(0), default=0, help="with --train: seed of the fits and draws (default 0)")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="with --train: skip the residual head and the seed recipes (faster; nearest-class-mean and "
+                        "logistic regression always run)")
     p.add_argument("--embedding", choices=("word", "vgse", "both"),
                    help="with --train and --split: the same zero-shot classifier on word-vector, VGSE (visually "
                         "grounded, Xu et al. 2022) or concatenated class embeddings, side by side with word")

@@ -12,20 +12,15 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tagger.engine.imageio import IMAGE_SUFFIXES
-from tagger.engine.scoring import TAG_DELTA, LabelSet, harmonic_mean, hits_at
+from tagger.engine.scoring import TAG_DELTA, LabelSet, hits_at
 from tagger.engine.semantics import is_imagenet_label
 from tagger.engine.vectors import unit
 from tagger.errors import TaggerError
-from tagger.training.calibration import calibrate, combine
-from tagger.training.trainer import TrainConfig, TrainingSet, labels_vocabulary_negatives, train_head
-
-if TYPE_CHECKING:
-    from tagger.engine.core import Embedded
 
 KS = (1, 2, 5, 10, 20)
 
@@ -233,7 +228,7 @@ def _examples(truth: np.ndarray, per: int = 1, limit: int = 8) -> list[int]:
     return out
 
 
-# ---------------------------------------------------------------------------- trained protocols
+# ---------------------------------------------------------------------------- lists of photos and labels
 
 
 def read_list(path: Path) -> list[str]:
@@ -254,188 +249,4 @@ def read_split(path: Path) -> dict[str, str]:
                 continue
             raise DatasetError(f"{path}:{n}: expected 'label<TAB>seen|unseen'")
         out[parts[0].strip()] = parts[1].strip()
-    return out
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The labels of a trained protocol: every label of the training and evaluated photos is a candidate; the seen
-    ones are those a head is trained for."""
-
-    labels: list[str]  # sorted; a photo's truth is an index into this list
-    seen: list[str]
-
-    @property
-    def index(self) -> dict[str, int]:
-        return {c: i for i, c in enumerate(self.labels)}
-
-    @property
-    def trained(self) -> np.ndarray:
-        """(C,) bool: which candidates are seen labels."""
-        seen = set(self.seen)
-        return np.array([c in seen for c in self.labels])
-
-
-def trained_labels(dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None) -> Candidates:
-    """The candidates of a trained protocol, after checking the lists agree: candidates are every label of the
-    training and evaluated photos; seen ones are those the split calls seen (else those with training photos)."""
-    train_files = list(train_files)
-    bad = sorted({f.split("/", 1)[0] for f in train_files if f.split("/", 1)[0] not in dataset.folder_labels})
-    if bad:
-        raise DatasetError(f"the training list names folders that are not in {dataset.root}: {', '.join(bad[:10])}")
-    overlap = set(train_files) & set(dataset.files)
-    if overlap:
-        raise DatasetError(f"{len(overlap)} photos are both in the training list and in the evaluated images")
-    candidates = sorted({dataset.label_of(f) for f in list(dataset.files) + train_files})
-    if split is not None:
-        missing = [c for c in candidates if c not in split]
-        if missing:
-            raise DatasetError(f"the split file does not say whether these labels are seen: {', '.join(missing[:10])}")
-        seen_labels = [c for c in candidates if split[c] == "seen"]
-    else:
-        seen_labels = sorted({dataset.label_of(f) for f in train_files})
-    return Candidates(candidates, seen_labels)
-
-
-@dataclass(frozen=True)
-class TrainedPhotos:
-    """The model's outputs for the training photos followed by the evaluated ones, those that decoded."""
-
-    embedded: Embedded  # of train_files + dataset.files
-    conse: np.ndarray  # (N, D) ConSE mix (what the trained head adds its residual to)
-    zero: np.ndarray  # (N, D) unit: the zero-training embedding
-    truth: np.ndarray  # (N,) candidate index
-    train_rows: np.ndarray  # training photos of trained labels
-    test_rows: np.ndarray  # the evaluated photos
-    failures: list[dict[str, str]]  # {"file", "reason"} of the photos that did not decode
-
-    @classmethod
-    def of(cls, engine, dataset: Dataset, train_files: list[str], candidates: Candidates,
-           embedded: Embedded) -> TrainedPhotos:
-        from tagger.engine.head import conse_mix
-
-        all_files = train_files + list(dataset.files)
-        ok = np.asarray(embedded.ok)
-        is_train = ok < len(train_files)
-        index = candidates.index
-        truth = np.array([index[dataset.label_of(all_files[i])] for i in ok])
-        conse = conse_mix(embedded.top_classes, embedded.top_probs, engine.class_vectors)
-        train_rows = np.flatnonzero(is_train & candidates.trained[truth])
-        if not len(train_rows):
-            raise DatasetError("no training photo has a label to train on")
-        return cls(embedded, conse, unit(conse), truth, train_rows, np.flatnonzero(~is_train),
-                   [{"file": all_files[i], "reason": r} for i, r in sorted(embedded.failures)])
-
-
-def _training_set(engine, photos: TrainedPhotos, candidates: Candidates, cand_vectors: np.ndarray) -> TrainingSet:
-    """The trainer's view of the training photos: seen labels only, indexed among themselves, with the vocabulary
-    words that are not near-synonyms of any candidate as negatives."""
-    from tagger.engine.vocabulary import load_vocabulary
-
-    seen_cands = np.flatnonzero(candidates.trained)
-    label_pos = {c: i for i, c in enumerate(seen_cands)}
-    rows = photos.train_rows
-    vocab_vectors = engine.word_space.text_vectors(load_vocabulary())
-    return TrainingSet(photos.embedded.features[rows], photos.conse[rows],
-                       np.array([label_pos[t] for t in photos.truth[rows]]),
-                       [candidates.labels[i] for i in seen_cands], cand_vectors[seen_cands],
-                       labels_vocabulary_negatives(vocab_vectors, cand_vectors))
-
-
-@dataclass(frozen=True)
-class _TestSet:
-    """What every method's test scores are summarised against."""
-
-    truth: np.ndarray  # (n,) candidate index of each evaluated photo
-    is_seen: np.ndarray  # (n,) its label is a trained one
-    gzsl: bool  # a split was given: report H
-
-    def summarise(self, scores: np.ndarray, description: str) -> dict[str, Any]:
-        """hit@k overall and over seen / unseen labels' photos (all candidates in play), and H under a split."""
-        truth, is_seen = self.truth, self.is_seen
-        m = {"description": description, **{f"hit@{k}": v for k, v in hits_at(scores, truth, KS).items()}}
-        for name, mask in (("seen", is_seen), ("unseen", ~is_seen)):
-            if mask.any():
-                for k, v in hits_at(scores[mask], truth[mask], KS).items():
-                    m[f"{name}_hit@{k}"] = v
-        if self.gzsl:
-            m["H"] = harmonic_mean(scores.argmax(1), truth, is_seen)
-        return m
-
-
-def evaluate_trained(engine, dataset: Dataset, train_files: Sequence[str], split: dict[str, str] | None = None, *,
-                     batch_size: int = 32, progress=None, seed: int = 0, baselines: bool = True,
-                     embedded=None, keep_scores: bool = False) -> dict[str, Any]:
-    """Train a temporary head on ``train_files`` (only ``seen`` labels when a split is given) with the same trainer as
-    ``tagger train``, evaluate on the data set's images with every label as a candidate, next to the seed recipes
-    trained on the same features. Nothing is written anywhere. ``embedded``: the model's outputs for
-    ``train_files + dataset.files`` when the caller already has them (``tagger.research.vgse`` caches them for sweeps);
-    ``keep_scores``: also return the trained model's test scores (``test_scores``: scores, truth, trained), for
-    analyses that combine them with other scorers (``tagger.research.evaluate_vgse``)."""
-    train_files = list(train_files)
-    candidates = trained_labels(dataset, train_files, split)
-    trained = candidates.trained
-    if embedded is None:
-        embedded = engine.embed_files([dataset.root / f for f in train_files + list(dataset.files)],
-                                      batch_size=batch_size, progress=progress)
-    photos = TrainedPhotos.of(engine, dataset, train_files, candidates, embedded)
-    cand_vectors = engine.word_space.text_vectors(candidates.labels)
-    s0 = LabelSet.build(candidates.labels, cand_vectors, engine.class_vectors).scores(
-        photos.zero, embedded.top_classes, embedded.top_probs)
-    data = _training_set(engine, photos, candidates, cand_vectors)
-    config = TrainConfig(seed=seed)
-    if progress:
-        progress("calibrating", 0, 1)
-    calibration = calibrate(data, s0[photos.train_rows], trained, config)
-    head = train_head(data, config, progress=progress)
-
-    test = photos.test_rows
-    features = embedded.features[test]
-    seen_cands = np.flatnonzero(trained)
-    s1 = np.zeros_like(s0[test])
-    s1[:, seen_cands] = head.project(features, photos.conse[test]) @ cand_vectors[seen_cands].T
-    truth = photos.truth[test]
-    summary = _TestSet(truth, trained[truth], split is not None)
-    mixed = combine(s0[test], s1, trained, calibration.lam, calibration.gamma)
-    results = {
-        "tagger": summary.summarise(mixed,
-                                    "zero-training scorer for every label, mixed with the trained residual head for "
-                                    f"trained labels (lam {calibration.lam}, gamma {calibration.gamma}, "
-                                    f"{calibration.source})"),
-        "zero_training": summary.summarise(s0[test], "the default model before training (ConSE + WordNet + CSLS)"),
-        "conse": summary.summarise(photos.zero[test] @ cand_vectors.T, "plain ConSE, no training (recipe d)"),
-        "trained_head_alone": summary.summarise(head.project(features, photos.conse[test]) @ cand_vectors.T,
-                                                "the trained residual head scored by cosine alone, no zero-training "
-                                                "expert (DeViSE-style replacement)"),
-    }
-    if baselines:
-        results.update(_recipe_baselines(data, config, features, cand_vectors, summary, progress))
-    main = results.pop("tagger")
-    return {
-        "dataset": str(dataset.root), "protocol": "gzsl" if split is not None else "supervised",
-        "n_images": int(len(test)), "n_train_images": int(len(photos.train_rows)),
-        "n_failed": len(photos.failures), "failures": photos.failures, "n_labels": len(candidates.labels),
-        "n_seen_labels": int(trained.sum()), "n_unseen_labels": int((~trained).sum()), "model": engine.model_id,
-        "provider": engine.runtime.provider,
-        "calibration": calibration.to_json(),
-        "training": {"epochs_run": len(head.history), "best_epoch": head.best_epoch, "seconds": round(head.seconds, 2),
-                     "val_acc_before": head.val_acc_before, "val_acc_after": head.val_acc_after,
-                     "n_val": head.n_val},
-        **main,
-        "baselines": results,
-        **({"test_scores": {"scores": mixed, "truth": truth, "trained": trained}} if keep_scores else {}),
-    }
-
-
-def _recipe_baselines(data: TrainingSet, config: TrainConfig, test_features: np.ndarray, cand_vectors: np.ndarray,
-                      summary: _TestSet, progress) -> dict[str, dict[str, Any]]:
-    """The seed documents' recipes (``tagger.research.recipes``) trained on the same photos, scored by cosine."""
-    from tagger.research import recipes
-
-    out = {}
-    for name, fit in recipes.RECIPES.items():
-        if progress:
-            progress(f"baseline {name}", 0, 1)
-        proj = fit(data, config)
-        out[name] = summary.summarise(proj(test_features) @ cand_vectors.T, fit.__doc__ or name)
     return out

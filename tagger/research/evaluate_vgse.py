@@ -28,7 +28,8 @@ import numpy as np
 
 from tagger.engine.scoring import harmonic_mean, hits_at
 from tagger.engine.vectors import unit
-from tagger.research.evaluate import Dataset, DatasetError, evaluate_trained, trained_labels
+from tagger.research.evaluate import Dataset, DatasetError
+from tagger.research.evaluate_trained import evaluate_trained, trained_labels
 from tagger.research.vgse import (
     ClusterConfig,
     PatchFeatures,

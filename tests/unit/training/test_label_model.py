@@ -1,0 +1,172 @@
+"""The label model on small synthetic data (seconds; no model build): it learns separable labels from one photo each
+at least as well as nearest-class-mean, its hyper-parameters come from the training photos, untrained words stay
+findable behind the calibrated gate, and a seed fixes every number."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tagger.research.baselines import nearest_class_mean
+from tagger.training.label_model import (
+    DEFAULT_MIX,
+    fit_label_model,
+    fit_logistic,
+    fit_open_set,
+    stratified_folds,
+)
+
+N_LABELS, DIM = 8, 48
+
+
+def _world(seed: int = 0, n_labels: int = N_LABELS):
+    """Labels as activation patterns of a non-negative, sparse, heavy-tailed feature space (what pooled CNN activations
+    look like), photos as their label's pattern with multiplicative noise, and zero-shot scores that know a little
+    about every label (the word space): the truth gets +0.15 over noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.gamma(0.6, 1.0, (n_labels, DIM)).astype(np.float32)
+
+    def photos(per_label: int, noise: float = 1.6):
+        y = np.repeat(np.arange(n_labels), per_label)
+        x = (centres[y] * np.exp(rng.normal(0, noise, (len(y), DIM)))).astype(np.float32)
+        zero = rng.normal(0, 0.1, (len(y), n_labels)).astype(np.float32)
+        zero[np.arange(len(y)), y] += 0.15
+        return x, y, zero
+
+    return photos
+
+
+def _accuracy(scores: np.ndarray, y: np.ndarray) -> float:
+    return float((scores.argmax(1) == y).mean())
+
+
+def test_one_photo_a_label_beats_chance_and_matches_nearest_class_mean():
+    photos = _world(0)
+    x_test, y_test, zero_test = photos(60)
+    ours, ncm = [], []
+    for draw in range(5):
+        x, y, zero = photos(1)
+        model = fit_label_model(x, y, zero, N_LABELS, seed=draw)
+        assert model.mix == DEFAULT_MIX and model.source.startswith("default")  # one photo: nothing to hold out
+        ours.append(_accuracy(model.logits(x_test, zero_test), y_test))
+        ncm.append(_accuracy(nearest_class_mean(x, y, x_test, N_LABELS), y_test))
+    assert np.mean(ours) > 2.5 / N_LABELS  # chance is 1/8
+    assert np.mean(ours) >= np.mean(ncm)
+
+
+def test_more_photos_are_cross_validated_and_learn_better():
+    photos = _world(1)
+    x_test, y_test, zero_test = photos(60)
+    x, y, zero = photos(5)
+    model = fit_label_model(x, y, zero, N_LABELS, seed=0)
+    assert model.source.startswith("cross-validation (3 folds, 40 held-out photos)")
+    assert 0 <= model.cv_accuracy <= 1 and len(model.grid) > 100
+    five = _accuracy(model.logits(x_test, zero_test), y_test)
+    one = _accuracy(fit_label_model(x[::5], y[::5], zero[::5], N_LABELS).logits(x_test, zero_test), y_test)
+    assert five > one
+    assert five >= _accuracy(nearest_class_mean(x, y, x_test, N_LABELS), y_test) - 0.02
+    log_p = model.log_probs(x_test, zero_test)
+    np.testing.assert_allclose(np.exp(log_p).sum(1), 1.0, rtol=1e-4)
+
+
+def test_the_zero_shot_prior_counts_when_photos_are_ambiguous():
+    """Features that say nothing (pure noise): the learner falls back on the prior and does as well as it."""
+    rng = np.random.default_rng(2)
+    y = np.repeat(np.arange(N_LABELS), 4)
+    x = rng.random((len(y), DIM)).astype(np.float32)
+    zero = rng.normal(0, 0.1, (len(y), N_LABELS)).astype(np.float32)
+    zero[np.arange(len(y)), y] += 0.3
+    y_test = np.repeat(np.arange(N_LABELS), 20)
+    x_test = rng.random((len(y_test), DIM)).astype(np.float32)
+    zero_test = rng.normal(0, 0.1, (len(y_test), N_LABELS)).astype(np.float32)
+    zero_test[np.arange(len(y_test)), y_test] += 0.3
+    model = fit_label_model(x, y, zero, N_LABELS, seed=0)
+    assert model.mix.prior > 0
+    assert _accuracy(model.logits(x_test, zero_test), y_test) >= _accuracy(zero_test, y_test) - 0.05
+
+
+def test_the_gate_keeps_untrained_labels_findable():
+    """Eight labels, six trained: photos of the two untrained ones are found by their zero-shot scores (all eight are
+    candidates), photos of the trained ones by the model; without the gate the untrained ones could never win."""
+    photos = _world(3)
+    x, y, zero = photos(12)
+    trained = np.array([True] * 6 + [False] * 2)
+    keep = trained[y]
+    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    assert open_set.gate.source.startswith("pseudo-GZSL")
+    x_test, y_test, zero_test = photos(40)
+    scores = open_set.scores(x_test, zero_test)
+    assert scores.shape == (len(y_test), N_LABELS)
+    pred = scores.argmax(1)
+    seen, unseen = trained[y_test], ~trained[y_test]
+    assert (pred[unseen] == y_test[unseen]).mean() >= 0.5
+    assert (pred[seen] == y_test[seen]).mean() >= 0.8
+    # scores are log-probabilities of one model: they sum to one over every candidate
+    np.testing.assert_allclose(np.exp(scores).sum(1), 1.0, rtol=1e-4)
+
+
+def test_with_too_few_labels_to_calibrate_the_default_gate_still_lets_other_words_win():
+    photos = _world(8)
+    x, y, zero = photos(10)
+    trained = np.array([True] * 2 + [False] * 6)
+    keep = trained[y]
+    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    assert open_set.gate.source.startswith("default")
+    x_test, y_test, zero_test = photos(30)
+    pred = open_set.scores(x_test, zero_test).argmax(1)
+    seen, unseen = trained[y_test], ~trained[y_test]
+    assert (pred[unseen] == y_test[unseen]).mean() >= 0.4
+    assert (pred[seen] == y_test[seen]).mean() >= 0.8
+
+
+def test_every_candidate_trained_is_a_closed_set():
+    photos = _world(4)
+    x, y, zero = photos(4)
+    open_set = fit_open_set(x, y, zero, np.ones(N_LABELS, bool), seed=0)
+    assert open_set.gate.source.startswith("closed set")
+    x_test, y_test, zero_test = photos(10)
+    np.testing.assert_allclose(open_set.scores(x_test, zero_test), open_set.model.log_probs(x_test, zero_test),
+                               atol=1e-5)
+
+
+def test_a_seed_fixes_every_number():
+    photos = _world(5)
+    x, y, zero = photos(4)
+    x_test, _, zero_test = photos(5)
+    trained = np.array([True] * 6 + [False] * 2)
+    a = fit_open_set(x[trained[y]], y[trained[y]], zero[trained[y]], trained, seed=7)
+    b = fit_open_set(x[trained[y]], y[trained[y]], zero[trained[y]], trained, seed=7)
+    assert a.model.mix == b.model.mix and a.gate == b.gate
+    np.testing.assert_array_equal(a.scores(x_test, zero_test), b.scores(x_test, zero_test))
+
+
+def test_folds_never_hold_out_a_labels_last_photo():
+    y = np.array([0] * 5 + [1] * 2 + [2])
+    folds = stratified_folds(y, 3, seed=0)
+    assert folds[7] == -1  # a single photo is never held out
+    for fold in range(3):
+        kept = y[folds != fold]
+        assert {0, 1, 2} <= set(kept.tolist())
+    assert sorted(folds[:5].tolist()) == [0, 0, 1, 1, 2]
+    np.testing.assert_array_equal(folds, stratified_folds(y, 3, seed=0))
+
+
+def test_logistic_regression_reaches_the_optimum_of_its_objective():
+    """sum of cross-entropies + |W|^2 / 2C (scikit-learn's), bias free: the gradient vanishes at the solution."""
+    import torch
+
+    photos = _world(6, n_labels=4)
+    x, y, _ = photos(10)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    c = 1.0
+    w, b = fit_logistic(x, y, 4, c, iterations=500)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = torch.tensor(b, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(torch.from_numpy(x) @ wt.T + bt, torch.from_numpy(y), reduction="sum")
+    (loss + (wt ** 2).sum() / (2 * c)).backward()
+    assert float(wt.grad.abs().max()) < 1e-2 and float(bt.grad.abs().max()) < 1e-2
+
+
+def test_no_photos_is_refused():
+    with pytest.raises(ValueError):
+        fit_label_model(np.zeros((0, DIM), np.float32), np.zeros(0, np.int64), np.zeros((0, 3), np.float32), 3)
