@@ -66,10 +66,10 @@ def _label_model_line(lm: dict[str, Any]) -> str:
     cv = f", held-out accuracy {lm['cv_accuracy']:.3f}" if lm.get("cv_accuracy") is not None else ""
     line = (f"label model: linear {mix['linear']} (C {mix['C']}), prior {mix['prior']}, cache {mix['cache']} "
             f"(beta {mix['beta']}), temperature {lm['temperature']:.3g}; {lm['source']}{cv}; {lm['seconds']:.1f} s")
-    if "scale" in gate and gate["source"].startswith("pseudo"):
+    if not gate["source"].startswith("closed"):
+        h = f", validation H {gate['validation_H']:.3f}" if gate.get("validation_H") is not None else ""
         line += (f"\ngate: scale {gate['scale']}, threshold {gate['threshold']}, unseen temperature "
-                 f"{gate['unseen_temperature']}, synthesised prototypes {gate['synth_weight']} ({gate['source']}, "
-                 f"validation H {gate['validation_H']:.3f})")
+                 f"{gate['unseen_temperature']}, synthesised prototypes {gate['synth_weight']} ({gate['source']}{h})")
     return line
 
 
@@ -81,14 +81,18 @@ def _row(name: str, m: dict[str, Any], spread: bool = False) -> str:
         text = f"{value:.3f}" + (f"±{m[key + '_sd']:.3f}" if spread and key + "_sd" in m else "")
         return f"{text:>{width}}"
 
-    w = 14 if spread else 8
+    w = _width(spread)
     return f"{name:<22}" + cell("hit@1", w) + cell("hit@5", w) + cell("seen_hit@1", w) + cell("unseen_hit@1", w) \
         + cell("H", w)
 
 
+def _width(spread: bool) -> int:
+    """A column: "0.901" or "0.901±0.008", right-aligned with a gap."""
+    return 14 if spread else 9
+
+
 def _header_row(spread: bool) -> str:
-    w = 14 if spread else 8
-    return f"{'method':<22}" + "".join(f"{h:>{w}}" for h in ("hit@1", "hit@5", "seen@1", "unseen@1", "H"))
+    return f"{'method':<22}" + "".join(f"{h:>{_width(spread)}}" for h in ("hit@1", "hit@5", "seen@1", "unseen@1", "H"))
 
 
 def format_trained_eval(r: dict[str, Any]) -> str:

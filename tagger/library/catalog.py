@@ -165,13 +165,20 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders):
         catalog that must not be used; lets sqlite3.OperationalError through (a full disk, a lock: not damage)."""
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            # the version and the tables in ONE read transaction: read apart, another process creating this catalog
+            # could commit in between, and its fresh tables under "version 0" would read as some other program's db
+            conn.execute("BEGIN")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                has_tables = bool(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
+            finally:
+                conn.execute("COMMIT")
             if version > SCHEMA_VERSION:
                 raise CatalogError(
                     f"the catalog {path} was written by a newer Tagger (schema {version}, this one knows "
                     f"{SCHEMA_VERSION}); upgrade Tagger or use another --db. Nothing was changed."
                 )
-            if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            if version == 0 and has_tables:
                 raise CatalogError(f"{path} is an SQLite database but not a Tagger catalog; use another --db. "
                                    "Nothing was changed.")
             if version < SCHEMA_VERSION and migrate and read_only:

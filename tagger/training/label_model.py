@@ -165,13 +165,41 @@ def fit_label_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_la
         if mix is not None or fold_of.max() < 1:
             source = "given" if mix is not None else "default (one photo a label: nothing to hold out)"
             model = _fit_all(features, y, prior, n_labels, mix or DEFAULT_MIX, DEFAULT_TEMPERATURE, source, seed)
-            # no held-out photos: the training photos' own energies stand in (higher than new photos' would be)
-            energies = logsumexp(model.logits(features, prior) / model.temperature)
-            model.reference_energy = (float(energies.mean()), float(energies.std() + 1e-6))
+            # nothing held out: a new photo's energy lies between the training photos' own (scored by prototypes that
+            # contain them: too high) and their leave-one-out energies (too low with one photo a label); the midpoint
+            own = logsumexp(model.logits(features, prior) / model.temperature)
+            out = logsumexp(_leave_one_out_logits(model, features, y, prior) / model.temperature)
+            model.reference_energy = (float((own.mean() + out.mean()) / 2), float(out.std() + 1e-6))
         else:
             model = _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop)
     model.seconds = time.perf_counter() - start
     return model
+
+
+def _leave_one_out_logits(model: LabelModel, features: np.ndarray, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """The training photos' logits with each photo taken out of its own label's prototype and cache: what the gate's
+    reference energy is measured on when nothing was held out (a photo scored by a prototype made of itself would
+    set the bar at cosine 1). A label's only photo leaves it with the prior alone: a low bar, so new photos of the
+    trained labels clear it. The classifier part, when it counts, stays in-sample."""
+    u = unit(model.fmap.apply(features))
+    onehot = np.zeros((len(y), model.n_labels), np.float32)
+    onehot[np.arange(len(y)), y] = 1
+    sums = onehot.T @ u
+    rows = np.arange(len(y))
+    proto = u @ unit(sums).T
+    proto[rows, y] = np.sum(u * unit(sums[y] - u), axis=1)  # 0 when the photo was its label's only one
+    z = proto + model.mix.prior * np.asarray(prior, np.float32)
+    if model.mix.cache:
+        counts = onehot.sum(0)
+        cache = (np.exp(-model.mix.beta * (1 - u @ model.keys.T)) @ onehot)  # sums, self included
+        cache[rows, y] -= 1.0  # exp(0): the photo itself
+        own = np.maximum(counts[y] - 1, 1)
+        cache = cache / np.maximum(counts, 1)
+        cache[rows, y] = cache[rows, y] * counts[y] / own
+        z = z + model.mix.cache * cache
+    if model.mix.linear:
+        z = z + model.mix.linear * (model.fmap.apply(features) @ model.weight.T + model.bias)
+    return z
 
 
 # ---------------------------------------------------------------------------- cross-validation
@@ -475,20 +503,26 @@ def calibrate_gate(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray,
     if len(labels) < MIN_LABELS_TO_CALIBRATE:
         return Gate(source=f"default (fewer than {MIN_LABELS_TO_CALIBRATE} trained labels)")
     grid_shape = (len(SYNTH_WEIGHTS), len(UNSEEN_TEMPERATURES), len(GATE_SCALES), len(GATE_THRESHOLDS))
-    total = np.zeros(grid_shape)
+    total, done = np.zeros(grid_shape), 0
     for r in range(repeats):
         if should_stop is not None and should_stop():
             raise Cancelled()
         if progress:
             progress("calibrating the gate", r, repeats)
-        total += _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed + 1000 + r) / repeats
+        grid = _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed + 1000 + r)
+        if grid is not None:
+            total, done = total + grid, done + 1
+    if not done:
+        return Gate(source="default (one photo a label: none to hold out)")
+    total /= done
     i, j, k, m = np.unravel_index(np.argmax(total), grid_shape)
     return Gate(GATE_SCALES[k], GATE_THRESHOLDS[m], UNSEEN_TEMPERATURES[j], SYNTH_WEIGHTS[i],
                 f"pseudo-GZSL on training photos ({repeats} splits)", float(total[i, j, k, m]))
 
 
-def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed) -> np.ndarray:
-    """H over the whole gate grid for one split of the trained labels into pseudo-seen and pseudo-unseen."""
+def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed) -> np.ndarray | None:
+    """H over the whole gate grid for one split of the trained labels into pseudo-seen and pseudo-unseen; None when
+    no pseudo-seen label has a photo to hold out."""
     rng = np.random.default_rng(seed)
     labels = np.unique(y)
     cols = np.flatnonzero(trained)
@@ -497,6 +531,8 @@ def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed) -> n
     seen_rows = np.flatnonzero(np.isin(y, seen))
     folds = stratified_folds(y[seen_rows], 5, seed)
     fit_rows, held_rows = seen_rows[folds != 0], seen_rows[folds == 0]
+    if not len(held_rows):
+        return None
     new_index = -np.ones(len(trained), np.int64)
     new_index[seen] = np.arange(len(seen))
     pseudo_trained = np.zeros(len(trained), bool)

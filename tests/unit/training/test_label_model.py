@@ -119,6 +119,21 @@ def test_with_too_few_labels_to_calibrate_the_default_gate_still_lets_other_word
     assert (pred[seen] == y_test[seen]).mean() >= 0.8
 
 
+def test_one_photo_a_label_with_untrained_words_uses_the_default_gate():
+    photos = _world(9)
+    x, y, zero = photos(1)
+    trained = np.array([True] * 6 + [False] * 2)
+    keep = trained[y]
+    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    assert open_set.gate.source.startswith("default")
+    x_test, y_test, zero_test = photos(10)
+    scores = open_set.scores(x_test, zero_test)
+    np.testing.assert_allclose(np.exp(scores).sum(1), 1.0, rtol=1e-4)
+    pred, unseen = scores.argmax(1), ~trained[y_test]
+    assert (pred[unseen] == y_test[unseen]).mean() >= 0.5  # untrained words stay findable
+    assert (pred[~unseen] == y_test[~unseen]).mean() > 0  # and the trained labels are not shut out
+
+
 def test_every_candidate_trained_is_a_closed_set():
     photos = _world(4)
     x, y, zero = photos(4)
