@@ -172,7 +172,8 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders):
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 has_tables = bool(conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0])
             finally:
-                conn.execute("COMMIT")
+                if conn.in_transaction:  # SQLite may have ended it already (an I/O error on a full disk)
+                    conn.execute("COMMIT")
             if version > SCHEMA_VERSION:
                 raise CatalogError(
                     f"the catalog {path} was written by a newer Tagger (schema {version}, this one knows "
