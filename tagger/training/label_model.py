@@ -25,10 +25,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from tagger.engine.label_scorer import (
+    DEFAULT_MIX,
+    DEFAULT_TEMPERATURE,
+    FeatureMap,
+    Gate,
+    LabelModel,
+    Mix,
+    OpenSet,
+    cache_scores,
+    log_softmax,
+    logsumexp,
+    prototype_model,
+    prototypes,
+    synthesised_prototypes,
+)
 from tagger.engine.scoring import harmonic_mean
 from tagger.engine.vectors import unit
 from tagger.progress import Cancelled
@@ -43,104 +57,8 @@ BETA_GRID = (5.0, 10.0)  # cache sharpness
 C_GRID = (0.3, 1.0, 3.0)  # inverse L2 strength of the classifier (scikit-learn's convention: sum of losses + |W|^2/2C)
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.003, 3.0, 46))
 FOLDS = 3
-# one photo a label: nothing to hold out. Prototypes + zero-shot prior at the weight that does best on 1-shot draws
-# of Caltech-101 *training* photos scored on other training photos (docs/research.md); the temperature likewise
-DEFAULT_MIX_WEIGHTS = {"linear": 0.0, "prior": 0.45, "cache": 0.0, "beta": 5.0, "c": 1.0}
-DEFAULT_TEMPERATURE = 0.05
 LBFGS_ITERATIONS = 200
-SPREAD_PRIOR_PHOTOS = 16  # see FeatureMap.of
 LIKELIHOOD_SAMPLE = 1500  # held-out photos the log-likelihood is measured on (speed; accuracy uses all)
-
-
-@dataclass(frozen=True)
-class Mix:
-    """How the four parts add up to a label's logit (see ``LabelModel.logits``)."""
-
-    linear: float
-    prior: float
-    cache: float
-    beta: float
-    c: float  # the classifier's inverse L2 strength
-
-    def to_json(self) -> dict:
-        return {"linear": self.linear, "prior": self.prior, "cache": self.cache, "beta": self.beta, "C": self.c}
-
-
-DEFAULT_MIX = Mix(**DEFAULT_MIX_WEIGHTS)
-
-
-@dataclass(frozen=True)
-class FeatureMap:
-    """sqrt -> unit length -> standardised: the statistics of the training photos (mean, spread) fixed at fit time."""
-
-    mean: np.ndarray  # (F,)
-    sd: np.ndarray  # (F,)
-
-    @staticmethod
-    def _root(features: np.ndarray) -> np.ndarray:
-        return unit(np.sqrt(np.maximum(np.asarray(features, np.float32), 0)))
-
-    @classmethod
-    def of(cls, features: np.ndarray) -> FeatureMap:
-        """Spreads shrunk toward their average by SPREAD_PRIOR_PHOTOS pseudo-photos: from a handful of photos a
-        feature's spread is mostly noise, and dividing by a tiny one blows that feature up."""
-        r = cls._root(features)
-        var = r.var(0)
-        n = len(r)
-        var = (n * var + SPREAD_PRIOR_PHOTOS * var.mean()) / (n + SPREAD_PRIOR_PHOTOS)
-        return cls(r.mean(0), np.sqrt(var) + 1e-6)
-
-    def apply(self, features: np.ndarray) -> np.ndarray:
-        return ((self._root(features) - self.mean) / self.sd).astype(np.float32)
-
-
-@dataclass
-class LabelModel:
-    """A fitted label model over ``n_labels`` labels (indices of the training ``y``)."""
-
-    fmap: FeatureMap
-    prototypes: np.ndarray  # (L, F) unit, in mapped space
-    keys: np.ndarray  # (N, F) unit mapped training photos: the cache
-    key_labels: np.ndarray  # (N,)
-    weight: np.ndarray | None  # (L, F) linear classifier on mapped features (None when its weight is 0)
-    bias: np.ndarray | None  # (L,)
-    mix: Mix
-    temperature: float  # logits / temperature are calibrated log-odds (fitted on held-out predictions)
-    source: str  # 'cross-validation (k folds)' or 'default (...)'
-    cv_accuracy: float = float("nan")  # held-out accuracy of the chosen mix
-    reference_energy: tuple[float, float] = (0.0, 1.0)  # mean, sd of held-out photos' energies (``OpenSet``)
-    seconds: float = 0.0
-    grid: list[dict] = field(default_factory=list)  # every mix tried, with its held-out accuracy
-
-    @property
-    def n_labels(self) -> int:
-        return len(self.prototypes)
-
-    def parts(self, features: np.ndarray) -> dict[str, np.ndarray]:
-        """The parts the mix adds up: prototype cosines, cosines to the cached photos (only when the cache counts: an
-        (n, N) matrix), linear logits (only when the classifier counts)."""
-        x = self.fmap.apply(features)
-        u = unit(x)
-        out = {"proto": u @ self.prototypes.T}
-        if self.mix.cache:
-            out["affinity"] = u @ self.keys.T
-        if self.weight is not None:
-            out["linear"] = x @ self.weight.T + self.bias
-        return out
-
-    def logits(self, features: np.ndarray, prior: np.ndarray) -> np.ndarray:
-        """(n, L) scores: linear * classifier + prototype cosine + cache * mean affinity + prior * zero-shot score.
-        ``prior`` (n, L): the zero-shot scores of these labels for these photos."""
-        return _mix(self.parts(features), prior, self.key_labels, self.n_labels, self.mix)
-
-    def log_probs(self, features: np.ndarray, prior: np.ndarray) -> np.ndarray:
-        """(n, L) log p(label | photo is one of the labels): the calibrated logits, normalised."""
-        return log_softmax(self.logits(features, prior) / self.temperature)
-
-    def summary(self) -> dict:
-        return {"mix": self.mix.to_json(), "temperature": self.temperature, "source": self.source,
-                "cv_accuracy": None if math.isnan(self.cv_accuracy) else self.cv_accuracy,
-                "seconds": round(self.seconds, 2)}
 
 
 def fit_label_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_labels: int | None = None, *,
@@ -165,41 +83,10 @@ def fit_label_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_la
         if mix is not None or fold_of.max() < 1:
             source = "given" if mix is not None else "default (one photo a label: nothing to hold out)"
             model = _fit_all(features, y, prior, n_labels, mix or DEFAULT_MIX, DEFAULT_TEMPERATURE, source, seed)
-            # nothing held out: a new photo's energy lies between the training photos' own (scored by prototypes that
-            # contain them: too high) and their leave-one-out energies (too low with one photo a label); the midpoint
-            own = logsumexp(model.logits(features, prior) / model.temperature)
-            out = logsumexp(_leave_one_out_logits(model, features, y, prior) / model.temperature)
-            model.reference_energy = (float((own.mean() + out.mean()) / 2), float(out.std() + 1e-6))
         else:
             model = _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop)
     model.seconds = time.perf_counter() - start
     return model
-
-
-def _leave_one_out_logits(model: LabelModel, features: np.ndarray, y: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """The training photos' logits with each photo taken out of its own label's prototype and cache: what the gate's
-    reference energy is measured on when nothing was held out (a photo scored by a prototype made of itself would
-    set the bar at cosine 1). A label's only photo leaves it with the prior alone: a low bar, so new photos of the
-    trained labels clear it. The classifier part, when it counts, stays in-sample."""
-    u = unit(model.fmap.apply(features))
-    onehot = np.zeros((len(y), model.n_labels), np.float32)
-    onehot[np.arange(len(y)), y] = 1
-    sums = onehot.T @ u
-    rows = np.arange(len(y))
-    proto = u @ unit(sums).T
-    proto[rows, y] = np.sum(u * unit(sums[y] - u), axis=1)  # 0 when the photo was its label's only one
-    z = proto + model.mix.prior * np.asarray(prior, np.float32)
-    if model.mix.cache:
-        counts = onehot.sum(0)
-        cache = (np.exp(-model.mix.beta * (1 - u @ model.keys.T)) @ onehot)  # sums, self included
-        cache[rows, y] -= 1.0  # exp(0): the photo itself
-        own = np.maximum(counts[y] - 1, 1)
-        cache = cache / np.maximum(counts, 1)
-        cache[rows, y] = cache[rows, y] * counts[y] / own
-        z = z + model.mix.cache * cache
-    if model.mix.linear:
-        z = z + model.mix.linear * (model.fmap.apply(features) @ model.weight.T + model.bias)
-    return z
 
 
 # ---------------------------------------------------------------------------- cross-validation
@@ -299,41 +186,18 @@ def _mix_held_out(oof: dict[str, np.ndarray], prior: np.ndarray, mix: Mix) -> np
 # ---------------------------------------------------------------------------- the parts
 
 
-def prototypes(u: np.ndarray, y: np.ndarray, n_labels: int) -> np.ndarray:
-    """(L, F) unit mean of each label's unit mapped features (a label without photos gets a zero row)."""
-    sums = np.zeros((n_labels, u.shape[1]), np.float32)
-    np.add.at(sums, y, u)
-    return unit(sums)
-
-
-def cache_scores(cos: np.ndarray, key_labels: np.ndarray, n_labels: int, beta: float) -> np.ndarray:
-    """Tip-Adapter's cache: exp(-beta (1 - cos)) to every stored photo, averaged per label (a mean, not a sum, so a
-    label with 500 photos does not drown one with 5)."""
-    onehot = np.zeros((len(key_labels), n_labels), np.float32)
-    onehot[np.arange(len(key_labels)), key_labels] = 1
-    counts = np.maximum(onehot.sum(0), 1)
-    return (np.exp(-beta * (1 - cos)) @ onehot) / counts
-
-
-def _mix(parts: dict[str, np.ndarray], prior: np.ndarray, key_labels, n_labels: int, mix: Mix) -> np.ndarray:
-    z = parts["proto"] + mix.prior * np.asarray(prior, np.float32)
-    if mix.cache:
-        z = z + mix.cache * cache_scores(parts["affinity"], key_labels, n_labels, mix.beta)
-    if mix.linear:
-        z = z + mix.linear * parts["linear"]
-    return z
-
-
 def _fit_all(features, y, prior, n_labels, mix: Mix, temperature: float, source: str, seed: int) -> LabelModel:
-    fmap = FeatureMap.of(features)
-    x = fmap.apply(features)
-    u = unit(x)
-    protos = prototypes(u, y, n_labels)
+    """The model on every photo: the classifier (when the mix uses it) started from the prototypes, then the rest
+    (``tagger.engine.label_scorer.prototype_model``)."""
     weight = bias = None
     if mix.linear:
+        fmap = FeatureMap.of(features)
+        x = fmap.apply(features)
+        protos = prototypes(unit(x), np.asarray(y, np.int64), n_labels)
         weight, bias = fit_logistic(x, y, n_labels, mix.c, init=(4.0 * protos, np.zeros(n_labels, np.float32)),
                                     seed=seed)
-    return LabelModel(fmap, protos, u, y, weight, bias, mix, temperature, source)
+    return prototype_model(features, y, prior, n_labels, mix=mix, temperature=temperature, source=source,
+                           weight=weight, bias=bias)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, n_labels: int, c: float = 1.0, *,
@@ -375,100 +239,14 @@ def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
     return TEMPERATURES[int(np.argmin(nll))]
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, np.float64)
-    return (z - logsumexp(z)[:, None]).astype(np.float32)
-
-
-def logsumexp(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, np.float64)
-    top = z.max(axis=1)
-    return top + np.log(np.exp(z - top[:, None]).sum(axis=1))
-
-
 # ---------------------------------------------------------------------------- untrained words: the open set
 
 GATE_SCALES = (0.5, 1.0, 2.0, 4.0)
 GATE_THRESHOLDS = tuple(round(float(t), 2) for t in np.linspace(-2.5, 1.5, 41))  # in sds of the reference energy
 UNSEEN_TEMPERATURES = (0.02, 0.05, 0.1, 0.2)
 SYNTH_WEIGHTS = (0.0, 0.5, 1.0)
-SYNTH_TEMPERATURE = 0.05
 PSEUDO_UNSEEN_FRACTION = 0.3
 MIN_LABELS_TO_CALIBRATE = 4
-# too few trained labels to calibrate: what pseudo-GZSL picks on Caltech-101's 49 seen labels (docs/research.md),
-# without the synthesised prototypes (a relation over two or three labels says little)
-DEFAULT_GATE = {"scale": 1.0, "threshold": -0.2, "unseen_temperature": 0.1, "synth_weight": 0.0}
-
-
-@dataclass(frozen=True)
-class Gate:
-    """How the probability mass of a photo splits between the trained labels and every other word (``OpenSet``)."""
-
-    scale: float = DEFAULT_GATE["scale"]  # slope of the logistic gate per sd of the energy
-    threshold: float = DEFAULT_GATE["threshold"]  # energy (in reference sds) where a photo is even odds trained
-    unseen_temperature: float = DEFAULT_GATE["unseen_temperature"]  # zero-shot scores / T = untrained words' logits
-    synth_weight: float = DEFAULT_GATE["synth_weight"]  # weight of an untrained word's synthesised prototype
-    source: str = "default"
-    harmonic_mean: float = float("nan")  # pseudo-GZSL H on training photos at the chosen point
-
-    def to_json(self) -> dict:
-        return {"scale": self.scale, "threshold": self.threshold, "unseen_temperature": self.unseen_temperature,
-                "synth_weight": self.synth_weight, "source": self.source,
-                "validation_H": None if math.isnan(self.harmonic_mean) else self.harmonic_mean}
-
-
-@dataclass
-class OpenSet:
-    """A label model for some of the candidates (``trained`` columns), the zero-shot scorer for the rest.
-
-    Scores are log-probabilities: log g + log p(label | trained) for a trained label and log (1 - g) + log
-    softmax(zero-shot / T) for any other word, where g = sigmoid(scale (energy - threshold)) says how much the photo
-    looks like the training photos. An untrained word also gets a prototype synthesised from the trained ones
-    (weighted by how strongly the zero-shot scorer calls each label's training photos that word), so the stored
-    photos of the trained labels help recognise what they are not."""
-
-    model: LabelModel
-    trained: np.ndarray  # (C,) bool: which candidates the model's labels are (in order)
-    gate: Gate
-    synth: np.ndarray | None  # (untrained, F) unit synthesised prototypes, None when synth_weight is 0
-
-    def scores(self, features: np.ndarray, zero_scores: np.ndarray) -> np.ndarray:
-        """(n, C) log-probability of every candidate; ``zero_scores`` (n, C): the zero-shot scores of all of them."""
-        cols = np.flatnonzero(self.trained)
-        parts = self.model.parts(features)
-        z = _mix(parts, zero_scores[:, cols], self.model.key_labels, self.model.n_labels, self.model.mix)
-        z = z / self.model.temperature
-        if self.trained.all():
-            return log_softmax(z)
-        synth_cos = None if self.synth is None else unit(self.model.fmap.apply(features)) @ self.synth.T
-        return _open_scores(z, zero_scores, self.trained, self.gate, self.model.reference_energy, synth_cos)
-
-
-def _open_scores(z: np.ndarray, zero_scores: np.ndarray, trained: np.ndarray, gate: Gate,
-                 reference: tuple[float, float], synth_cos: np.ndarray | None) -> np.ndarray:
-    energy = (logsumexp(z) - reference[0]) / reference[1]
-    a = gate.scale * (energy - gate.threshold)
-    log_in, log_out = -np.logaddexp(0, -a), -np.logaddexp(0, a)
-    other = ~trained
-    u = zero_scores[:, other]
-    if synth_cos is not None and gate.synth_weight:
-        u = u + gate.synth_weight * synth_cos
-    out = np.empty(zero_scores.shape, np.float32)
-    out[:, trained] = log_in[:, None] + log_softmax(z)
-    out[:, other] = log_out[:, None] + log_softmax(u / gate.unseen_temperature)
-    return out
-
-
-def synthesised_prototypes(model: LabelModel, zero_scores_train: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(U, F) a prototype for each untrained candidate: the trained prototypes weighted by softmax over labels of the
-    mean zero-shot score the word gets on each label's training photos (``zero_scores_train`` (N, U))."""
-    onehot = np.zeros((len(y), model.n_labels), np.float32)
-    onehot[np.arange(len(y)), y] = 1
-    relation = (onehot.T @ zero_scores_train) / np.maximum(onehot.sum(0), 1)[:, None]  # (L, U)
-    relation = relation.T / SYNTH_TEMPERATURE
-    weights = np.exp(relation - relation.max(1, keepdims=True))
-    weights /= weights.sum(1, keepdims=True)
-    return unit(weights @ model.prototypes)
 
 
 def fit_open_set(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray, trained: np.ndarray, *,
