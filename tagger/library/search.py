@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,10 @@ from scipy import sparse
 
 from tagger.engine.scoring import LabelSet
 from tagger.engine.vectors import unit
+from tagger.library import relevance
 from tagger.library.catalog import Catalog, EmbeddingTable
+from tagger.library.label_scores import LabelScores, instant_scores
+from tagger.library.user_words import UserWords, fold
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
@@ -28,12 +31,38 @@ SLICE_MAX_CLASSES = 300  # above this, multiplying the whole evidence matrix bea
 
 @dataclass
 class Hit:
+    """One photo of a result. ``score`` is the relevance on the one scale every query shares (``relevance``; a
+    similarity for ``similar``); ``match`` whether it clears the line; ``why`` what made it match."""
+
     photo_id: int
     path: Path
     score: float
+    match: bool = False
+    why: str = ""  # 'tag', 'label', 'meaning' or '' (no match)
 
     def to_json(self) -> dict:
-        return {"path": str(self.path), "score": round(float(self.score), 6), "id": self.photo_id}
+        out = {"path": str(self.path), "score": round(float(self.score), 6), "id": self.photo_id,
+               "match": bool(self.match)}
+        if self.why:
+            out["why"] = self.why
+        return out
+
+
+@dataclass
+class SearchResult:
+    """A search's best photos plus what the app and the CLI say about it: how many photos match (in the whole
+    library or folder, not just the ``hits`` returned) and, when none does, words that would."""
+
+    query: str
+    hits: list[Hit]
+    matches: int
+    considered: int  # photos searched (the library, or the folder / tag filter)
+    suggestions: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # the tag filter applied
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "tags": self.tags, "matches": self.matches, "considered": self.considered,
+                "suggestions": self.suggestions, "hits": [h.to_json() for h in self.hits]}
 
 
 @dataclass
@@ -67,6 +96,9 @@ class Library:
         self._writes_seen: tuple | None = None  # (data_version, total_changes) when _photos_version was computed
         self._photos_version: tuple = ()
         self._trained: tuple | None = None  # ((version, data version), (N, D) vectors aligned with table().ids)
+        self._words: tuple | None = None  # (writes, UserWords)
+        self._labels: tuple | None = None  # (key, LabelScores | None)
+        self._per_photo: tuple | None = None  # (table version, features, best tag weight, best tag words)
 
     # -- the in-memory table, reloaded when the catalog changed
 
@@ -110,6 +142,117 @@ class Library:
             self._photos_version, self._writes_seen = tuple(row), writes
         return self._photos_version
 
+    def _writes(self) -> tuple:
+        """Moves on every commit of any connection (``data_version``) and every write of this one: O(1)."""
+        conn = self.catalog.db.conn
+        return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
+
+    # -- the person's words and labels
+
+    def user_words(self) -> UserWords:
+        """Tags, keywords and labels of the library, re-read after any write to the catalog."""
+        writes = self._writes()
+        if self._words is None or self._words[0] != writes:
+            self._words = (writes, UserWords.from_catalog(self.catalog))
+        return self._words[1]
+
+    def _photo_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(features (N, F) float16, best stored tag weight (N,)) aligned with :meth:`table`, loaded once per change
+        of the photos: the labels are scored from the first, the match line drawn with the second."""
+        table = self.table()
+        if self._per_photo is None or self._per_photo[0] != self._version:
+            ids = table.ids
+            feats: np.ndarray | None = None
+            for got, f, _, _ in self.catalog.feature_chunks(self.engine.backbone, ids.tolist()):
+                if feats is None:
+                    feats = np.zeros((len(ids), f.shape[1]), np.float16)
+                feats[np.searchsorted(ids, got)] = f
+            if feats is None:
+                feats = np.zeros((len(ids), 0), np.float16)
+            best = np.zeros(len(ids), np.float32)
+            words: set[str] = set()
+            # SQLite gives a bare column of a MAX() aggregate from the row holding the maximum: the best tag itself
+            for pid, tag, weight in self.catalog.db.execute(
+                    "SELECT photo_id, tag, MAX(weight) FROM auto_tags WHERE model = ? GROUP BY photo_id",
+                    [self.engine.model_id]):
+                i = np.searchsorted(ids, pid)
+                if i < len(ids) and ids[i] == pid:
+                    best[i] = weight
+                    words.add(tag)
+            self._per_photo = (self._version, feats, best, sorted(words))
+        return self._per_photo[1], self._per_photo[2]
+
+    def label_scores(self) -> LabelScores | None:
+        """p(label | photo) of the person's labels for every photo (``tagger.library.label_scores``): from the
+        active version's label model when it knows these labels, else from the labelled photos' prototypes."""
+        words = self.user_words()
+        table = self.table()
+        version = self.engine.version
+        key = (self._words[0], self._version, getattr(version, "number", 0))
+        if self._labels is None or self._labels[0] != key:
+            feats, _ = self._photo_arrays()
+            trained = None
+            label_model = getattr(version, "label_model", None)
+            if label_model is not None:
+                trained = (label_model[0], label_model[1], f"version {version.number}")
+
+            def prior_of(texts):
+                return self.engine.label_set(texts).scores(table.vectors, table.top_classes, table.top_probs)
+
+            self._labels = (key, instant_scores(words, table.ids, feats, prior_of, trained))
+        return self._labels[1]
+
+    def relevance(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(photo ids, relevance (N,), raw score (N,), why (N,) as 0 none / 1 meaning / 2 label / 3 tag) for the query
+        (``tagger.library.relevance``): a photo carrying the words the query names is certain; a label's photos
+        get the label model's probability; every word the untrained model's, less what the labels explain."""
+        from tagger.engine.scoring import TAG_DELTA
+
+        ids, raw = self.scores(text)
+        rel = np.zeros(len(ids), np.float32)
+        why = np.zeros(len(ids), np.int8)
+        if not len(ids):
+            return ids, rel, raw, why
+        words = self.user_words()
+        q = " ".join(fold(text).split()[:64])
+        tagged = words.photos(q) if q else set()
+        parts = [q] if tagged or len(q.split()) <= 1 else query_text(text).split()
+        table = self.table()
+        _, best = self._photo_arrays()
+        labels = self.label_scores()
+        inside = labels.inside if labels is not None else None
+        per_part = []
+        for part in parts:
+            tagged_part = words.photos(part)
+            label_part = None
+            if labels is not None:
+                cols = [j for j, t in enumerate(labels.labels) if relevance.implies(t, part)]
+                if cols:
+                    label_part = labels.probs[:, cols].sum(axis=1)
+            vec = self.engine.word_space.text_vectors([part])
+            on_tag_scale = relevance.tag_scale(LabelSet.build([part], vec, self.engine.class_vectors, delta=TAG_DELTA),
+                                               table.vectors, self._evidence)[:, 0]
+            zero = relevance.zero_shot_probability(part, on_tag_scale, best, self._evidence)
+            if not self._knows(part):  # a made-up word has a vector (from its letters) but no meaning to rank by
+                zero = relevance.taxonomy_probability(part, self._evidence)
+            zero_part = relevance.combine(zero, inside, None)
+            p = zero_part if label_part is None else np.maximum(zero_part, label_part)
+            part_why = np.where(p >= relevance.MATCH, 1, 0).astype(np.int8)
+            if label_part is not None:
+                part_why[(p >= relevance.MATCH) & (label_part >= zero_part)] = 2
+            if tagged_part:
+                hit = np.isin(ids, np.fromiter(tagged_part, np.int64, len(tagged_part)))
+                p = np.where(hit, 1.0, p).astype(np.float32)
+                part_why = np.where(hit, 3, part_why).astype(np.int8)
+            per_part.append((p, part_why))
+        if len(per_part) == 1:
+            rel, why = per_part[0]
+        else:  # every word must fit: the geometric mean, and the weakest reason
+            rel = np.exp(np.mean([np.log(np.maximum(p, 1e-6)) for p, _ in per_part], axis=0)).astype(np.float32)
+            why = np.min([w for _, w in per_part], axis=0).astype(np.int8)
+            why = np.where(rel >= relevance.MATCH, np.maximum(why, 1), 0).astype(np.int8)
+        return ids, rel, raw, why
+
     # -- free-text search
 
     def scores(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -152,9 +295,70 @@ class Library:
                         + (1 - version.lam[i]) * word[j]
         return table.ids, word.mean(axis=0) if len(parts) > 1 else word[0]
 
-    def search(self, text: str, limit: int = 20, folder: Path | str | None = None) -> list[Hit]:
-        ids, scores = self.scores(text)
-        return self._top(ids, scores, limit, folder)
+    def search(self, text: str, limit: int = 20, folder: Path | str | None = None,
+               tags: Sequence[str] = ()) -> list[Hit]:
+        """The best ``limit`` photos for ``text`` (see :meth:`find`)."""
+        return self.find(text, limit, folder, tags).hits
+
+    def find(self, text: str, limit: int = 20, folder: Path | str | None = None,
+             tags: Sequence[str] = ()) -> SearchResult:
+        """Search: by relevance (matches first), equal relevance by meaning; ``tags`` keeps only photos carrying every
+        one of those words (tags, keywords at any level, labels: as :meth:`UserWords.photos_with_all` finds them);
+        ``text`` may then be empty (the tagged photos, newest id first)."""
+        tags = [t for t in (" ".join(str(t).split()) for t in tags) if t]
+        table = self.table()
+        ids = table.ids
+        if query_text(text).strip() if text else False:
+            ids, rel, raw, why = self.relevance(text)
+        else:
+            rel = np.ones(len(ids), np.float32) if tags else np.zeros(len(ids), np.float32)
+            raw, why = ids.astype(np.float32), np.where(rel > 0, 3, 0).astype(np.int8)
+        keep = np.ones(len(ids), bool)
+        if tags:
+            allowed = self.user_words().photos_with_all(tags) or set()
+            keep &= np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
+        if folder is not None:
+            keep &= np.isin(ids, np.asarray(self.catalog.photos_under(folder), np.int64))
+        ids, rel, raw, why = ids[keep], rel[keep], raw[keep], why[keep]
+        match = rel >= relevance.MATCH
+        order = np.lexsort((ids, -raw, -rel))[:max(limit, 0)]  # relevance, then meaning among equals (often 0)
+        paths = self.catalog.photo_paths(ids[order].tolist())
+        names = {0: "", 1: "meaning", 2: "label", 3: "tag"}
+        hits = [Hit(int(ids[i]), paths[int(ids[i])], float(rel[i]), bool(match[i]), names[int(why[i])])
+                for i in order if int(ids[i]) in paths]
+        n = int(match.sum())
+        suggestions = self.suggestions(text) if text and not n else []
+        return SearchResult(text, hits, n, int(len(ids)), suggestions, tags)
+
+    def _knows(self, text: str) -> bool:
+        """Whether every word of ``text`` is in the word space's vocabulary (fastText makes a vector for any string)."""
+        space = self.engine.word_space
+        tokens = space.tokens(text)
+        return bool(tokens) and all(t in space for t in tokens)
+
+    def suggestions(self, text: str, limit: int = 6) -> list[str]:
+        """Words that would find photos here, for a query that found none: the person's words spelled like it, then
+        the library's own best tags nearest in meaning (or in spelling, for a word the word space does not know)."""
+        import difflib
+
+        out: list[str] = [w.text for w in self.user_words().similar(text, limit)]
+        best_tags = self._best_tag_words()
+        q = query_text(text)
+        vec = self.engine.word_space.text_vectors([q]) if q else np.zeros((1, 0), np.float32)
+        if best_tags and np.any(vec) and self._knows(q):
+            cand = list(best_tags) + [w.text for w in self.user_words().words()[:500]]
+            sims = self.engine.word_space.text_vectors(cand) @ vec[0]
+            out += [cand[i] for i in np.argsort(-sims) if fold(cand[i]) != fold(q)][:limit]
+        elif best_tags:
+            out += difflib.get_close_matches(q, list(best_tags), n=limit, cutoff=0.6)
+        seen: set[str] = set()
+        unique = [w for w in out if not (fold(w) in seen or seen.add(fold(w)))]
+        return unique[:limit]
+
+    def _best_tag_words(self) -> list[str]:
+        """The distinct words that are some photo's first automatic tag: words that certainly find something."""
+        self._photo_arrays()
+        return self._per_photo[3]
 
     def similar(self, photo: Path | str | int, limit: int = 20, folder: Path | str | None = None) -> list[Hit]:
         """Photos that look alike: cosine between backbone features (visual, not verbal, similarity)."""

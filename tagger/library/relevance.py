@@ -1,0 +1,86 @@
+"""When a photo *matches* a query: one probability-like scale for every query, and a line between match and not.
+
+Raw search scores are cosines mixed with WordNet evidence; their level depends on the word ("dog" scores dalmatians
+0.6-0.7, "beach" scores waterfalls 0.4-0.6 in a library without a beach), so no cut-off on them means the same for
+two queries. The evidence that *is* comparable:
+
+- the taxonomy: the probability the classifier gives to ImageNet classes that ARE the word or kinds of it (a
+  dalmatian is a dog: p(dog) on a dalmatian photo ~ 0.9; "beach" on a waterfall ~ 0);
+- the vocabulary: whether the word would be the photo's first automatic tag, i.e. beats all ~23k words of the tag
+  vocabulary on that photo, scored on the tag clouds' scale (the stored auto tags give the bar, per photo);
+- the person's words: a tag, keyword or label on the photo is a certain match (``tagger.library.user_words``), and
+  a label learned from photos gives its own probability (``tagger.library.label_scores``), which also takes its
+  share from every other word: a photo that is surely one of the person's labels is less likely to be anything else.
+
+A photo matches when its relevance is >= MATCH (0.5). Measured on Caltech-101 (`python bench/relevance.py`, figures in
+docs/benchmarks.md): the zero-shot rule alone picks label queries' photos with precision ~0.9 (recall ~0.34: most
+photos' best tag is a more specific word), and leaves 27 of 30 words naming absent things with no match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from tagger.engine.wordnet import class_affinity, senses, wordnet
+
+MATCH = 0.5
+OWN_AFFINITY = 0.999  # class_affinity is exactly 1 for the word's own synsets and their descendants
+TOP_TAG_SOFTNESS = 0.01  # tag-scale score units: a word 0.01 above the photo's best tag is ~0.73
+
+
+def taxonomy_probability(text: str, evidence: sparse.csc_matrix) -> np.ndarray:
+    """(N,) the probability mass each photo's top ImageNet classes give to kinds of ``text`` (0 if WordNet does not
+    know it or no class is one)."""
+    own = np.flatnonzero(class_affinity(text) >= OWN_AFFINITY)
+    if not len(own):
+        return np.zeros(evidence.shape[0], np.float32)
+    return np.asarray(evidence[:, own].sum(axis=1), np.float32).ravel()
+
+
+def tag_scale(labels, embeddings: np.ndarray, evidence: sparse.spmatrix) -> np.ndarray:
+    """(N, n) the labels' scores exactly as the stored automatic tags were scored (the tag vocabulary's recipe: word
+    and taxonomy always fused, even for a word WordNet does not know, minus half its hubness), so a query's score and
+    a photo's best stored tag can be compared. ``labels``: a LabelSet built with ``TAG_DELTA``."""
+    from tagger.engine.scoring import fused
+
+    word = np.asarray(embeddings, np.float32) @ labels.vectors.T
+    taxonomic = np.asarray((evidence @ labels.affinity).todense(), np.float32)
+    return fused(word, taxonomic, True) - 0.5 * labels.hub
+
+
+def top_tag_probability(tag_scale: np.ndarray, best_tag: np.ndarray) -> np.ndarray:
+    """(N,) a soft "the word would be this photo's first automatic tag": 0.5 when it ties its best stored tag."""
+    margin = (np.asarray(tag_scale, np.float32) - np.asarray(best_tag, np.float32)) / TOP_TAG_SOFTNESS
+    return (1.0 / (1.0 + np.exp(-np.clip(margin, -50, 50)))).astype(np.float32)
+
+
+def zero_shot_probability(text: str, tag_scale: np.ndarray, best_tag: np.ndarray,
+                          evidence: sparse.csc_matrix) -> np.ndarray:
+    """(N,) how surely each photo shows ``text`` by the untrained model: the stronger of the two comparable signals."""
+    return np.maximum(taxonomy_probability(text, evidence), top_tag_probability(tag_scale, best_tag))
+
+
+def implies(label: str, text: str) -> bool:
+    """Whether every photo of ``label`` is also ``text``: the same word, or a label WordNet files under it ("dalmatian"
+    is a "dog", an "animal"). A label WordNet does not know implies only itself."""
+    from tagger.library.user_words import fold
+
+    if fold(label) == fold(text):
+        return True
+    wanted = set(senses(text))
+    if not wanted:
+        return False
+    net = wordnet()
+    return any(s in wanted or wanted & net.ancestors(s) for s in senses(label))
+
+
+def combine(zero: np.ndarray, labels_inside: np.ndarray | None, label_part: np.ndarray | None) -> np.ndarray:
+    """Relevance from the untrained model's probability, the mass the person's labels take (``labels_inside``), and
+    the probability of the labels that imply the word (``label_part``): max(label part, zero * (1 - inside))."""
+    out = np.asarray(zero, np.float32)
+    if labels_inside is not None:
+        out = out * np.clip(1.0 - labels_inside, 0.0, 1.0)
+    if label_part is not None:
+        out = np.maximum(out, label_part)
+    return out
