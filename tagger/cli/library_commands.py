@@ -62,16 +62,31 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
 
 
 def cmd_search(args, progress) -> int:
+    if not args.text.strip() and not args.tag:
+        raise UsageError("say what to look for: `tagger search TEXT`, or `tagger search --tag WORD`")
     lib = open_library(args, progress)
-    hits = lib.search(args.text, args.limit, args.folder)
+    result = lib.find(args.text, args.limit, args.folder, args.tag)
     progress.close()
+    hits = [h for h in result.hits if h.match] if args.matches_only else result.hits
     if args.json:
         print(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not len(lib.table().ids):
+        print("no photos indexed yet: run `tagger index FOLDER` first")
+        return 0
+    what = " and ".join(filter(None, [repr(args.text.strip()) if args.text.strip() else "",
+                                      ", ".join(f"tag {t!r}" for t in result.tags)]))
+    if result.matches:
+        print(f"{result.matches} photo{'s' if result.matches != 1 else ''} match {what} "
+              f"(of {result.considered} searched)")
     else:
-        if not hits:
-            print("no photos indexed yet: run `tagger index FOLDER` first" if not len(lib.table().ids) else "no match")
-        for h in hits:
-            print(f"{h.score:7.3f}  {h.path}")
+        print(f"no photo matches {what}" + (f"; try: {', '.join(result.suggestions)}" if result.suggestions else ""))
+    weaker_shown = False
+    for h in hits:
+        if not h.match and not weaker_shown:
+            print("weaker results:")
+            weaker_shown = True
+        print(f"{h.score:7.3f}  {h.path}" + (f"  ({h.why})" if h.match and h.why in ("tag", "label") else ""))
     return 0
 
 
@@ -122,28 +137,66 @@ def cmd_tags(args, progress) -> int:
 
 
 def cmd_tag(args, progress) -> int:
+    """Add and remove tags on photos and whole folders in one catalog transaction: a bad path refuses all of it."""
+    add, remove = (list(dict.fromkeys(t for t in map(_tidy, words) if t)) for words in (args.add, args.remove))
+    if not add and not remove:
+        raise UsageError("nothing to do: say --add WORD and/or --remove WORD (each may be repeated; blank words "
+                         "are ignored)")
+    both = [t for t in add if t in remove]
+    if both:
+        raise UsageError(f"{both[0]!r} is both added and removed: give it to --add or to --remove, not both")
+    catalog = open_catalog(args)
+    ids = [pid for path in args.paths for pid in _indexed_photos(catalog, path)]
+    edit = catalog.edit_user_tags(ids, add, remove)
+    write_sidecars(args, progress, catalog, edit.changed_ids)
+    progress.close()
+    if args.json:
+        print(json.dumps(edit.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(_describe_edit(edit, add, remove))
+    for word in remove:
+        if word not in edit.removed_per_tag():
+            print(f"tagger: none of the {len(edit.photo_ids)} photo(s) had the user tag {word!r}", file=sys.stderr)
+    if len(edit.photo_ids) == 1:
+        pid = edit.photo_ids[0]
+        print("tags: " + (", ".join(catalog.user_tags([pid]).get(pid, [])) or "(no user tags)"))
+    return 0
+
+
+def _tidy(word: str) -> str:
+    """The tag as stored (``clean_tag``), or '' for one of nothing but spaces: nothing to add or remove."""
     from tagger.library.tag_text import clean_tag
 
-    catalog = open_catalog(args)
-    pid = catalog.find_photo(args.photo)
-    if pid is None:
-        raise UsageError(f"{args.photo} is not in the catalog: run `tagger index` on its folder first")
-    for word in args.add:
-        try:
-            tag = clean_tag(word)
-        except ValueError:
-            continue  # nothing but spaces: nothing to add
-        catalog.add_user_tag(pid, tag)
-    for word in args.remove:
-        try:
-            removed = catalog.remove_user_tag(pid, clean_tag(word))
-        except ValueError:
-            removed = False  # nothing but spaces: no such tag
-        if not removed:
-            print(f"{args.photo} had no user tag {word!r}", file=sys.stderr)
-    print(", ".join(catalog.user_tags([pid]).get(pid, [])) or "(no user tags)")
-    write_sidecars(args, progress, catalog, [pid])
-    return 0
+    try:
+        return clean_tag(word)
+    except ValueError:
+        return ""
+
+
+def _indexed_photos(catalog, path) -> list[int]:
+    """The indexed photo at ``path``, or every indexed photo under the folder ``path``; UsageError naming it when
+    there is none (checked for every path before anything changes)."""
+    ids = catalog.photos_under(path)
+    if ids:
+        return ids
+    if path.is_dir():
+        raise UsageError(f"no indexed photos in {path}: run `tagger index` on it first (nothing was changed)")
+    if path.exists():
+        raise UsageError(f"{path} is not an indexed photo: run `tagger index` on its folder first "
+                         "(nothing was changed)")
+    raise UsageError(f"{path} does not exist and is not in the catalog: check the path, or run `tagger index` on "
+                     "its folder first (nothing was changed)")
+
+
+def _describe_edit(edit, add: list[str], remove: list[str]) -> str:
+    """One line of real counts: 'added 'beach' to 12 photos, removed 'old' from 3 photos (of 57 photos)'."""
+    def photos(n: int) -> str:
+        return f"{n} photo{'' if n == 1 else 's'}"
+
+    added, removed = edit.added_per_tag(), edit.removed_per_tag()
+    parts = [f"added {t!r} to {photos(added.get(t, 0))}" for t in add]
+    parts += [f"removed {t!r} from {photos(removed.get(t, 0))}" for t in remove]
+    return ", ".join(parts) + f" (of {photos(len(edit.photo_ids))})"
 
 
 def cmd_status(args, progress) -> int:

@@ -87,13 +87,20 @@ def _add_index(sub) -> None:
 
 
 def _add_search(sub) -> None:
-    p = sub.add_parser("search", help="find photos by free text")
+    p = sub.add_parser("search", help="find photos by free text, by your tags, or both",
+                       description="Photos carrying a tag, keyword or label the text names come first, then those "
+                                   "the model finds; matches are listed before weaker results.")
     add_common_options(p)
     add_model_options(p)
-    p.add_argument("text")
+    p.add_argument("text", nargs="?", default="", help="what to look for (may be left out with --tag)")
+    p.add_argument("--tag", action="append", default=[], metavar="WORD",
+                   help="only photos carrying this tag, keyword (any level) or label; repeat: all of them")
     p.add_argument("--limit", type=at_least(1), default=20)
     p.add_argument("--folder", type=Path, help="only photos inside this folder")
-    p.add_argument("--json", action="store_true", help="print a JSON list of {path, score}")
+    p.add_argument("--matches-only", action="store_true", help="list only the photos that match")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON list of {path, score, id, match, why}: score is the relevance (0..1, one "
+                        "scale for every query), match whether it clears the line (0.5)")
 
 
 def _add_similar(sub) -> None:
@@ -116,11 +123,13 @@ def _add_tags(sub) -> None:
 
 
 def _add_tag(sub) -> None:
-    p = sub.add_parser("tag", help="add or remove a user tag")
+    p = sub.add_parser("tag", help="add or remove your own tags on photos and folders (all in one go, or none)")
     add_common_options(p)
-    p.add_argument("photo", type=Path)
-    p.add_argument("--add", action="append", default=[], metavar="WORD")
-    p.add_argument("--remove", action="append", default=[], metavar="WORD")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="indexed photos, and folders (every indexed photo inside, sub-folders too)")
+    p.add_argument("--add", action="append", default=[], metavar="WORD", help="a tag to add (repeatable)")
+    p.add_argument("--remove", action="append", default=[], metavar="WORD", help="a tag to remove (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
 
 
 def _add_label(sub) -> None:

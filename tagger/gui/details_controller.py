@@ -1,6 +1,6 @@
 """The details panel of the selected photo: its facts, automatic tags and an upright preview decoded off the GUI
-thread; the person's own tags (added, removed, then written to the sidecar when keyword writing is on); Open and Show
-in folder.
+thread; the person's own tags (added or removed on EVERY selected photo in one catalog edit, undoable, then written to
+the sidecars when keyword writing is on); Open and Show in folder.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from tagger.gui.grid import PhotoGrid
 from tagger.gui.keywords_controller import KeywordsController
 from tagger.gui.services import ImageSignals, PreviewTask, readable_error
 from tagger.gui.session import Session
+from tagger.gui.tag_undo import TagUndo
 from tagger.gui.widgets import DetailsPanel
+from tagger.library.catalog_tags import TagEdit
 from tagger.library.tag_text import clean_tag
 
 PREVIEW_SIDE = 900  # pixels: sharp in a large panel, quick to decode
@@ -26,9 +28,12 @@ class DetailsController(QObject):
     notice = Signal(str, int)
 
     def __init__(self, session: Session, panel: DetailsPanel, grid: PhotoGrid, keywords: KeywordsController,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, *, undo: TagUndo | None = None):
         super().__init__(parent)
-        self.session, self.panel, self.grid, self.keywords = session, panel, grid, keywords
+        self.session, self.panel, self.grid, self.keywords, self.undo = session, panel, grid, keywords, undo
+        if undo is not None:
+            undo.watch(panel.new_tag)
+            undo.undone.connect(lambda _ids: self.show_selected())
         self.preview_signals = ImageSignals()
         self.preview_signals.loaded.connect(self._preview_loaded)
         panel.user_tag_added.connect(self.add_user_tag)
@@ -60,25 +65,39 @@ class DetailsController(QObject):
     # ------------------------------------------------------------------ the person's own tags
 
     def add_user_tag(self, photo_id: int, text: str) -> bool:
-        """True once the tag is in the catalog; a failure (locked, full or read-only disk) is said, never swallowed."""
+        """Add the tag to every selected photo (just ``photo_id`` when it is not among them). True once it is in the
+        catalog; a failure (locked, full or read-only disk) is said, never swallowed."""
         try:
             tag = clean_tag(text)
         except ValueError:
             return False  # nothing but spaces: nothing to add
-        return self._edit(photo_id, lambda catalog: catalog.add_user_tag(photo_id, tag), f"add “{tag}”")
+        return self._edit(photo_id, [tag], [], f"add “{tag}”")
 
     def remove_user_tag(self, photo_id: int, tag: str) -> bool:
-        return self._edit(photo_id, lambda catalog: catalog.remove_user_tag(photo_id, tag), f"remove “{tag}”")
+        """Remove the tag from every selected photo that has it (just ``photo_id`` when it is not selected)."""
+        return self._edit(photo_id, [], [tag], f"remove “{tag}”")
 
-    def _edit(self, photo_id: int, change, what: str) -> bool:
+    def _targets(self, photo_id: int) -> list[int]:
+        """The panel shows the current photo of the selection, and an edit there means the whole selection."""
+        selected = self.grid.selected_ids()
+        return selected if photo_id in selected else [photo_id]
+
+    def _edit(self, photo_id: int, add: list[str], remove: list[str], what: str) -> bool:
+        ids = self._targets(photo_id)
         try:
-            change(self.session.catalog)
+            edit = self.session.catalog.edit_user_tags(ids, add, remove)
         except Exception as exc:  # shown to the user: the edit did not happen
             self.notice.emit(f"Could not {what}: {readable_error(exc)}", 15000)
             self.show(photo_id)
             return False
-        self.keywords.write([photo_id])
+        self.keywords.write(edit.changed_ids)
         self.show(photo_id)
+        done = _describe(edit, add, remove)
+        if self.undo is not None and edit.changed_ids:
+            self.undo.push(edit, done)
+            self.notice.emit(self.undo.offer(done), 15000)
+        else:
+            self.notice.emit(done[:1].upper() + done[1:], 8000)
         return True
 
     # ------------------------------------------------------------------ the file
@@ -108,3 +127,21 @@ class DetailsController(QObject):
             self.notice.emit(f"the file is gone: {path}", 8000)
             return None
         return path
+
+
+def _describe(edit: TagEdit, add: list[str], remove: list[str]) -> str:
+    """What an edit did, counted for real: "added “beach” to 2 photos (1 already had it)"."""
+    def photos(n: int) -> str:
+        return f"{n} photo{'' if n == 1 else 's'}"
+
+    total = len(edit.photo_ids)
+    added, removed = edit.added_per_tag(), edit.removed_per_tag()
+    parts = []
+    for tag in add:
+        n = added.get(tag, 0)
+        parts.append(f"added “{tag}” to {photos(n)}" + (f" ({total - n} already had it)" if n < total else ""))
+    for tag in remove:
+        n = removed.get(tag, 0)
+        parts.append(f"removed “{tag}” from {photos(n)}"
+                     + (f" ({total - n} did not have it)" if n < total else ""))
+    return ", ".join(parts)

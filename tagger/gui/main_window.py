@@ -38,6 +38,7 @@ from tagger.gui.recent import recent_catalogs, remember_catalog
 from tagger.gui.search_controller import SearchController
 from tagger.gui.session import Session
 from tagger.gui.status_bar import StatusBar
+from tagger.gui.tag_undo import TagUndo
 from tagger.gui.widgets import DetailsPanel, SettingsDialog, TagCloud, WelcomePage
 from tagger.library.catalog import Catalog, CatalogError
 
@@ -118,7 +119,9 @@ class MainWindow(QMainWindow):
         self.search_ctl = SearchController(session, self.search_box, self.result_label, self.model, self.grid,
                                            self.cloud, self)
         self.keywords_ctl = KeywordsController(session, self.xmp_action, status.xmp_label, self)
-        self.details_ctl = DetailsController(session, self.details, self.grid, self.keywords_ctl, self)
+        self.undo_ctl = TagUndo(session, self.keywords_ctl, self)
+        self.details_ctl = DetailsController(session, self.details, self.grid, self.keywords_ctl, self,
+                                             undo=self.undo_ctl)
         self.index_ctl = IndexingController(session, status, self)
         self.labels_ctl = LabelsController(session, self.labels_panel, self)
 
@@ -133,6 +136,7 @@ class MainWindow(QMainWindow):
         lib.addSeparator()
         self._action(lib, "&Settings…", self.show_settings, QKeySequence("Ctrl+,"))
         self._action(lib, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.menuBar().addMenu("&Edit").addAction(self.undo_ctl.action)  # Undo tag change (Ctrl+Z)
         photo = self.menuBar().addMenu("&Photo")
         self._action(photo, "&Open", lambda: details.open_photo(self.grid.current_photo()), QKeySequence("Ctrl+Return"))
         self._action(photo, "Show in &folder", lambda: details.reveal_photo(self.grid.current_photo()),
@@ -163,8 +167,9 @@ class MainWindow(QMainWindow):
         """Who tells whom what happened (connection order is the order the reactions run in)."""
         engine, search, details, index, labels = (self.engine_ctl, self.search_ctl, self.details_ctl, self.index_ctl,
                                                   self.labels_ctl)
-        for ctl in (engine, search, details, index, self.keywords_ctl):
+        for ctl in (engine, search, details, index, self.keywords_ctl, self.undo_ctl):
             ctl.notice.connect(self.status_bar.notify)
+        self.status_bar.message.linkActivated.connect(self.undo_ctl.link_activated)
 
         search.search_requested.connect(engine.search_requested)
         search.similar_requested.connect(engine.similar_requested)
@@ -213,6 +218,7 @@ class MainWindow(QMainWindow):
         """Open the session's catalog: the library if it has folders, the welcome page if not, a readable error
         (and nothing touched) if it cannot be opened."""
         session = self.session
+        self.undo_ctl.clear()  # its edits name photos of the catalog open until now
         try:
             session.catalog = Catalog.open(session.db_path)
         except CatalogError as exc:

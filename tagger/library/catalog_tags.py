@@ -33,10 +33,98 @@ class KeywordState:
         return [b for b in self.base if identity(b) not in have]
 
 
+@dataclass(frozen=True)
+class TagEdit:
+    """What one batch edit of user tags changed, row by row: the real counts to report (a tag a photo already had is
+    not counted as added) and everything needed to undo it exactly (a removed row's source and date come back)."""
+
+    photo_ids: tuple[int, ...]  # the photos the edit was for (those still in the catalog), in the order given
+    added: tuple[tuple[int, str], ...] = ()  # (photo id, tag) rows that were not there before
+    removed: tuple[tuple[int, str, str, float], ...] = ()  # (photo id, tag, source, added_at) rows that were there
+
+    @property
+    def changed_ids(self) -> list[int]:
+        """The photos whose tags changed: the ones whose sidecars need writing."""
+        return sorted({pid for pid, *_ in self.added} | {pid for pid, *_ in self.removed})
+
+    def added_per_tag(self) -> dict[str, int]:
+        """How many photos gained each tag."""
+        return _per_tag(t for _, t in self.added)
+
+    def removed_per_tag(self) -> dict[str, int]:
+        """How many photos lost each tag."""
+        return _per_tag(t for _, t, _, _ in self.removed)
+
+    def to_json(self) -> dict:
+        return {"photos": len(self.photo_ids), "photos_changed": len(self.changed_ids),
+                "added": self.added_per_tag(), "removed": self.removed_per_tag(),
+                "tags_added": len(self.added), "tags_removed": len(self.removed)}
+
+
 class UserTags:
     """Methods of ``tagger.library.catalog.Catalog`` (``self.db``, ``self.transaction()``, ``self.locate()``)."""
 
     # ------------------------------------------------------------------ user tags
+
+    def edit_user_tags(self, photo_ids: Sequence[int], add: Sequence[str] = (), remove: Sequence[str] = (),
+                       source: str = "user") -> TagEdit:
+        """Add ``add`` to and remove ``remove`` from every photo of ``photo_ids`` in ONE transaction: all or nothing,
+        so a batch over a folder never stops half done. Tags are stored as given (callers tidy them with
+        ``tag_text.clean_tag``); a tag a photo already has keeps its source and date; ids no longer in the catalog
+        are skipped. Raises ValueError for a tag both added and removed (which one was meant?)."""
+        add, remove = list(dict.fromkeys(add)), list(dict.fromkeys(remove))
+        both = sorted(set(add) & set(remove))
+        if both:
+            raise ValueError(f"{', '.join(map(repr, both))} is both added and removed: say one or the other")
+        with self.transaction():
+            ids = self._existing_photos(photo_ids)
+            have = self._user_tag_rows(ids, add + remove)
+            added = [(pid, t) for pid in ids for t in add if (pid, t) not in have]
+            removed = [have[(pid, t)] for pid in ids for t in remove if (pid, t) in have]
+            self._change_user_tags(added, removed, source)
+        return TagEdit(tuple(ids), tuple(added), tuple(removed))
+
+    def undo_tag_edit(self, edit: TagEdit) -> TagEdit:
+        """Put the photos' tags back as they were before ``edit`` (one transaction): what it added leaves, what it
+        removed comes back with its source and date. Returns the reverse edit (undoing that redoes ``edit``)."""
+        with self.transaction():
+            alive = set(self._existing_photos([pid for pid, *_ in edit.added] + [pid for pid, *_ in edit.removed]))
+            have = self._user_tag_rows(sorted(alive), sorted({t for _, t in edit.added}))
+            gone = [have[(pid, t)] for pid, t in edit.added if (pid, t) in have]
+            back = [r for r in edit.removed if r[0] in alive]
+            self._change_user_tags([], gone, "user")
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, ?, ?)", back)
+        return TagEdit(tuple(pid for pid in edit.photo_ids if pid in alive), tuple((pid, t) for pid, t, _, _ in back),
+                       tuple(gone))
+
+    def _existing_photos(self, photo_ids: Sequence[int]) -> list[int]:
+        """``photo_ids`` without repeats and without ids the catalog no longer has, in the order given."""
+        wanted = list(dict.fromkeys(photo_ids))
+        found = {pid for chunk in chunks(wanted, 500) for (pid,) in self.db.execute(
+            f"SELECT id FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)}
+        return [pid for pid in wanted if pid in found]
+
+    def _user_tag_rows(self, photo_ids: Sequence[int], tags: Sequence[str]) -> dict[tuple[int, str], tuple]:
+        """(photo id, tag) -> (photo id, tag, source, added_at) of those photos' rows carrying any of ``tags``."""
+        if not tags:
+            return {}
+        out: dict[tuple[int, str], tuple] = {}
+        tag_marks = ",".join("?" * len(tags))
+        for chunk in chunks(list(photo_ids), 500):
+            for row in self.db.execute(
+                    "SELECT photo_id, tag, source, added_at FROM user_tags "
+                    f"WHERE photo_id IN ({','.join('?' * len(chunk))}) AND tag IN ({tag_marks})", [*chunk, *tags]):
+                out[(row[0], row[1])] = tuple(row)
+        return out
+
+    def _change_user_tags(self, added: Sequence[tuple[int, str]], removed: Sequence[tuple], source: str) -> None:
+        now = time.time()
+        self.db.conn.executemany("DELETE FROM user_tags WHERE photo_id = ? AND tag = ?",
+                                 [(pid, t) for pid, t, *_ in removed])
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO user_tags (photo_id, tag, source, added_at) VALUES (?, ?, ?, ?)",
+            [(pid, t, source, now) for pid, t in added])
 
     def add_user_tag(self, photo_id: int, tag: str, source: str = "user") -> None:
         with self.transaction():
@@ -188,6 +276,13 @@ class UserTags:
             ):
                 out.setdefault(pid, []).append(tag)
         return out
+
+
+def _per_tag(tags) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in tags:
+        out[t] = out.get(t, 0) + 1
+    return out
 
 
 def _conflict(keyword: str, in_catalog: str, in_files: str) -> Conflict:

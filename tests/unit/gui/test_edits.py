@@ -24,6 +24,6 @@ def test_a_tag_the_catalog_refuses_is_reported_not_lost_silently(qtbot, tmp_path
     def locked(*_args):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(win.session.catalog, "add_user_tag", locked)
+    monkeypatch.setattr(win.session.catalog, "edit_user_tags", locked)  # the one write of tag edits
     assert win.details_ctl.add_user_tag(1, "rex") is False
     assert notices and "Could not add “rex”" in notices[0] and "locked by another Tagger" in notices[0]
