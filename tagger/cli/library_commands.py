@@ -77,7 +77,7 @@ def cmd_search(args, progress) -> int:
     what = " and ".join(filter(None, [repr(args.text.strip()) if args.text.strip() else "",
                                       ", ".join(f"tag {t!r}" for t in result.tags)]))
     if result.matches:
-        print(f"{result.matches} photo{'s' if result.matches != 1 else ''} match {what} "
+        print(f"{result.matches} {'photos match' if result.matches != 1 else 'photo matches'} {what} "
               f"(of {result.considered} searched)")
     else:
         print(f"no photo matches {what}" + (f"; try: {', '.join(result.suggestions)}" if result.suggestions else ""))

@@ -133,9 +133,11 @@ def cmd_train(args, progress) -> int:
     else:
         labels = ", ".join(f"{k} ({v})" for k, v in report.labels.items())
         print(f"version {report.version} is active: {len(report.labels)} labels: {labels}")
-        print(f"held-out accuracy on the labels: {report.val_acc_before:.3f} before -> {report.val_acc_after:.3f} "
-              f"after ({len(report.history)} epochs); calibration lam {report.calibration['lam']}, "
-              f"gamma {report.calibration['gamma']} ({report.calibration['source']})")
+        after = report.val_acc_after
+        print(f"accuracy on the labelled photos: {report.val_acc_before:.3f} untrained -> "
+              + (f"{after:.3f} learnt (each photo scored by a model that had not seen it; "
+                 f"{report.calibration.get('source', '')})" if after == after else
+                 "learnt (one photo a label: nothing to hold out)"))
         print(f"{report.photos_reprojected} photos re-projected; "
               + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
     return 0

@@ -21,6 +21,7 @@ from tagger.errors import TaggerError
 VERSION_KIND = "trained-version"
 HEAD_FILE = "head.npz"
 ONNX_FILE = "model.onnx"
+LABELS_FILE = "labels.npz"  # the few-shot label model (``tagger.engine.label_scorer``), in versions that have one
 TAGS_PER_PHOTO = 3  # at most this many trained labels join a photo's automatic tags
 
 
@@ -66,6 +67,9 @@ class ModelVersion:
     label_vectors: np.ndarray  # (L, D) unit
     lam: np.ndarray  # (L,) weight of the trained expert per label (1 for labels the word space does not know)
     gamma: float
+    # (open set, label texts): how likely a photo is each label, from its stored features; None in versions written
+    # before the label model (they score labels by ``label_scores``)
+    label_model: tuple[Any, list[str]] | None = None
 
     @property
     def model_id(self) -> str:
@@ -96,7 +100,13 @@ class ModelVersion:
             layers = [(z[f"w{i}"], z[f"b{i}"]) for i in range(n_layers)]
             label_vectors = z["label_vectors"]
             lam = z["lam"]
-        return cls(number, folder, manifest, layers, label_vectors, lam, float(manifest["calibration"]["gamma"]))
+        label_model = None
+        if LABELS_FILE in manifest.get("artefacts", {}):
+            from tagger.engine.label_scorer import load_open_set
+
+            label_model = load_open_set(folder / LABELS_FILE)
+        return cls(number, folder, manifest, layers, label_vectors, lam, float(manifest["calibration"]["gamma"]),
+                   label_model)
 
     def project(self, features: np.ndarray, conse: np.ndarray) -> np.ndarray:
         """The version's unit embeddings from stored features: what its ONNX graph gives for the same photo."""
@@ -111,7 +121,11 @@ class ModelVersion:
 def label_tags(version: ModelVersion, trained: np.ndarray, zero: np.ndarray,
                floor: np.ndarray) -> list[list[tuple[str, float]]]:
     """The trained labels that join each photo's automatic tags: those scoring above the photo's weakest stored
-    tag (so they compete with the vocabulary on the same scale), at most TAGS_PER_PHOTO."""
+    tag (so they compete with the vocabulary on the same scale), at most TAGS_PER_PHOTO. None for a version with a
+    label model: search puts its labels among a photo's tags when asked (``tagger.library.search``), from the same
+    probabilities that decide a match."""
+    if version.label_model is not None:
+        return [[] for _ in range(len(trained))]
     scores = version.label_scores(trained, zero)
     out = []
     for row, bar in zip(scores, floor):

@@ -208,6 +208,12 @@ class WordSpace:
                     out.append(part)
         return out
 
+    def knows(self, text: str) -> bool:
+        """Whether every word of ``text`` is in the vocabulary. fastText gives any string a vector (from its letters),
+        so "zorblax" has one; it just means nothing to rank by, and callers that weigh meaning must ask."""
+        tokens = self.tokens(text)
+        return bool(tokens) and all(t in self for t in tokens)
+
     def text_vector(self, text: str) -> np.ndarray:
         """Unit-norm vector of a phrase: mean of its unit word vectors; zero vector if nothing usable (no error)."""
         acc = np.zeros(self.dim, dtype=np.float64)

@@ -214,11 +214,12 @@ class LabelsController(QObject):
         catalog = self.session.catalog
         n_val = next((v["metrics"].get("n_val") for v in (catalog.versions() if catalog else [])
                       if v["version"] == report.version), None)
-        held = f" on {n_val} held-out photos" if n_val else ""
-        return (f"<b>Held-out accuracy{held}: {percent(report.val_acc_before)} → "
+        held = f" on {n_val} held-out photos" if n_val else " (cross-validated)" if not report.history else ""
+        steps = f"{len(report.history)} epochs" if report.history else "learnt"
+        return (f"<b>Accuracy{held}: {percent(report.val_acc_before)} → "
                 f"{percent(report.val_acc_after)}</b><br>Version {report.version} is active: "
                 f"{html.escape(', '.join(f'{k} ({v})' for k, v in report.labels.items()))}; "
-                f"{len(report.history)} epochs in {report.seconds.get('total', 0):.0f} s.")
+                f"{steps} in {report.seconds.get('total', 0):.1f} s.")
 
     def _job_cancelled(self) -> None:
         self._job_ended()

@@ -7,29 +7,42 @@ is decoded, nothing is trained), scored with the zero-shot prior by the few-shot
 (``tagger.engine.label_scorer``); Retrain replaces the prototypes with the cross-validated model of the active
 version when that version knows the same labels.
 
-The result is a probability per (photo, label): p = g * softmax(label logits / T), where g, the gate, says how much
-the photo looks like the labelled photos at all (the logits' energy against the labelled photos' own). Search uses
+The result is a probability per (photo, label): p = softmax(label logits / T) * g, where g, the label's gate, says
+whether the photo scores like the label's own photos and well above the library's usual level (``label_lines``).
+Search uses
 p as a label's relevance and 1 - sum(p) as the room left for every other word, so a photo that is plainly one of the
 person's dolphins is not also a "shark" because ImageNet confuses the two.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from tagger.engine.label_scorer import LabelModel, OpenSet, leave_one_out_logits, logsumexp, prototype_model
+from tagger.engine.label_scorer import (
+    DEFAULT_MIX,
+    DEFAULT_TEMPERATURE,
+    FeatureMap,
+    LabelModel,
+    OpenSet,
+    leave_one_out_logits,
+    logsumexp,
+    prototypes,
+)
+from tagger.engine.vectors import unit
 from tagger.library.user_words import UserWords, fold
 
 MAX_LABELS = 2000  # beyond this many labels, the prototypes of the most used ones
 MAX_PHOTOS_PER_LABEL = 500  # a label's prototype from a seeded sample of this many of its photos
-# the gate's line: a photo whose label energy clears the 5% weakest labelled photos' (left out of their prototype) is
-# one of the labels. Caltech-101, 97 labels tagged on the train photos, test photos: quantile 0.05 and slope 4 give
-# match precision 0.94 / recall 0.84; 0.2 gives 0.955 / 0.70 (bench/relevance.py)
+# each label's line (``label_lines``): its photos' 5% weakest leave-one-out logit, and at least the library's median
+# + 3 robust deviations; slope 4 per spread. Caltech-101 with 97 labels on the train photos: match precision ~0.9,
+# recall ~0.84 on the test photos (bench/relevance.py)
 MEMBER_QUANTILE = 0.05
 MEMBER_SLOPE = 4.0
-HELD_OUT_QUANTILE_Z = 1.645  # the 5% quantile of a normal, for a model that keeps only held-out (mean, sd)
+LIBRARY_MARGIN = 3.0
+LIBRARY_SAMPLE = 10_000  # photos whose statistics centre and scale the features (the library's, not the labels')
 
 
 @dataclass
@@ -37,8 +50,14 @@ class LabelScores:
     """p(label | photo) for every photo of the library (rows aligned with the library's table)."""
 
     labels: list[str]
-    probs: np.ndarray  # (N, L) float32
+    log_probs: np.ndarray  # (N, L) float32
+    strength: np.ndarray  # (N, L) float32: log softmax + the gate's margin, unbounded: p saturates at 1 for every
+    # photo that is surely the label, and they must still be ranked
     source: str  # 'prototypes (no training)' or 'version N'
+
+    @property
+    def probs(self) -> np.ndarray:
+        return np.exp(self.log_probs)
 
     @property
     def inside(self) -> np.ndarray:
@@ -77,23 +96,38 @@ def training_rows(labels: list[tuple[str, list[int]]], ids: np.ndarray,
     return np.concatenate(rows).astype(np.int64), np.concatenate(y).astype(np.int64)
 
 
-def membership_line(model: LabelModel, features: np.ndarray, y: np.ndarray, prior: np.ndarray) -> tuple[float, float]:
-    """(energy, spread) of the gate's line: the MEMBER_QUANTILE of the labelled photos' leave-one-out energies (each
-    scored by prototypes without itself: what a new photo of the label looks like), and their spread. Measured on
-    Caltech-101 (bench/relevance.py): the test photos' energies follow the leave-one-out ones closely."""
-    loo = logsumexp(leave_one_out_logits(model, features, y, prior) / model.temperature)
-    return float(np.quantile(loo, MEMBER_QUANTILE)), float(loo.std() + 1e-6)
+def label_lines(logits: np.ndarray, own_loo: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((L,) line, (L,) spread) of each label's gate, on its logit.
+
+    The line is the higher of two: the MEMBER_QUANTILE of the label's photos' leave-one-out logits (each scored by a
+    prototype without itself: what a new photo of the label looks like), and the library's typical logit for the
+    label plus LIBRARY_MARGIN robust deviations (median + k * 1.4826 MAD over every photo: a label that covers less
+    than half the library leaves its median and MAD to the photos it is not). The second is what keeps a tag put on
+    a few unrelated photos ("2019", "to print") from claiming the library: their leave-one-out logits are no higher
+    than any photo's, so only photos far above the library's own level match. ``logits`` (N, L) every photo's,
+    ``own_loo`` (n,) each labelled photo's leave-one-out logit for its own label ``y`` (n,)."""
+    n_labels = logits.shape[1]
+    median = np.median(logits, axis=0)
+    mad = 1.4826 * np.median(np.abs(logits - median), axis=0) + 1e-6
+    line = median + LIBRARY_MARGIN * mad
+    spread = mad.copy()
+    for j in range(n_labels):
+        own = own_loo[y == j]
+        if len(own):
+            line[j] = max(line[j], float(np.quantile(own, MEMBER_QUANTILE)))
+            spread[j] = max(spread[j], float(own.std()))
+    return line.astype(np.float32), spread.astype(np.float32)
 
 
-def gated_probabilities(model: LabelModel, features: np.ndarray, prior: np.ndarray,
-                        line: tuple[float, float]) -> np.ndarray:
-    """(n, L) p(label | photo) = g * softmax(logits / T), g = sigmoid(MEMBER_SLOPE (energy - line) / spread): a
-    photo scored like the labelled photos (above the weakest few of them) is surely one of the labels."""
-    z = model.logits(features, prior) / model.temperature
-    lse = logsumexp(z)
-    g = 1.0 / (1.0 + np.exp(-np.clip(MEMBER_SLOPE * (lse - line[0]) / line[1], -50, 50)))
-    soft = np.exp(z - lse[:, None])
-    return (g[:, None] * soft).astype(np.float32)
+def gated_log_probabilities(logits: np.ndarray, line: np.ndarray,
+                            spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((n, L) log p(label | photo), (n, L) strength), p = softmax(logits) * sigmoid(a), a = MEMBER_SLOPE (logit -
+    line) / spread per label: the labels share a photo by their softmax, and each keeps its share only where the photo
+    clears its line. The strength, log softmax + a, orders photos where p has saturated at 1."""
+    z = np.asarray(logits, np.float64)
+    log_soft = z - logsumexp(z)[:, None]
+    a = MEMBER_SLOPE * (z - line) / spread
+    return ((log_soft - np.logaddexp(0.0, -a)).astype(np.float32), (log_soft + a).astype(np.float32))
 
 
 def instant_scores(words: UserWords, ids: np.ndarray, features: np.ndarray, prior_of,
@@ -107,22 +141,38 @@ def instant_scores(words: UserWords, ids: np.ndarray, features: np.ndarray, prio
     if not labels or not len(ids):
         return None
     texts = [t for t, _ in labels]
-    prior = np.asarray(prior_of(texts), np.float32)
+    rows, y = training_rows(labels, ids)
+    if not len(rows):
+        return None
+    x = features[rows].astype(np.float32)
     if trained is not None and sorted(map(fold, trained[1])) == sorted(map(fold, texts)):
         open_set, trained_texts, source = trained
-        prior = np.asarray(prior_of(trained_texts), np.float32)
+        position = {fold(t): j for j, t in enumerate(trained_texts)}
+        y = np.array([position[fold(texts[j])] for j in y], np.int64)  # in the version's order of labels
         model, texts = open_set.model, trained_texts
-        mean, sd = model.reference_energy  # held-out photos' energies (cross-validation)
-        line = (mean - HELD_OUT_QUANTILE_Z * sd, sd)
+        prior = np.asarray(prior_of(texts), np.float32)
     else:
-        rows, y = training_rows(labels, ids)
-        if not len(rows):
-            return None
-        x = features[rows].astype(np.float32)
-        model = prototype_model(x, y, prior[rows], len(labels))
-        line, source = membership_line(model, x, y, prior[rows]), "prototypes (no training)"
-    probs = np.zeros((len(ids), len(texts)), np.float32)
+        prior = np.asarray(prior_of(texts), np.float32)
+        sample = np.sort(np.random.default_rng(0).permutation(len(ids))[:LIBRARY_SAMPLE])
+        model = library_prototype_model(x, y, prior[rows], len(labels), features[sample].astype(np.float32))
+        source = "prototypes (no training)"
+    logits = np.zeros((len(ids), len(texts)), np.float32)
     for lo in range(0, len(ids), chunk):
         hi = min(lo + chunk, len(ids))
-        probs[lo:hi] = gated_probabilities(model, features[lo:hi].astype(np.float32), prior[lo:hi], line)
-    return LabelScores(texts, probs, source)
+        logits[lo:hi] = model.logits(features[lo:hi].astype(np.float32), prior[lo:hi]) / model.temperature
+    loo = leave_one_out_logits(model, x, y, prior[rows]) / model.temperature
+    line, spread = label_lines(logits, loo[np.arange(len(y)), y], y)
+    log_probs, strength = gated_log_probabilities(logits, line, spread)
+    return LabelScores(texts, log_probs, strength, source)
+
+
+def library_prototype_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_labels: int,
+                            library: np.ndarray) -> LabelModel:
+    """The instant label model: prototypes + the zero-shot prior (``DEFAULT_MIX``), on features centred and scaled
+    by the LIBRARY's statistics. The labelled photos' own would do for many labels, but centring one label's photos
+    on their own mean leaves nothing of what they share (three okapis come out at cosine -0.5 to each other)."""
+    fmap = FeatureMap.of(library)
+    u = unit(fmap.apply(features))
+    mix = dataclasses.replace(DEFAULT_MIX, library=0.0) if hasattr(DEFAULT_MIX, "library") else DEFAULT_MIX
+    return LabelModel(fmap, prototypes(u, y, n_labels), u, np.asarray(y, np.int64), None, None, mix,
+                      DEFAULT_TEMPERATURE, "prototypes (no training)")

@@ -62,11 +62,11 @@ def zero_shot_probability(text: str, tag_scale: np.ndarray, best_tag: np.ndarray
 
 
 def implies(label: str, text: str) -> bool:
-    """Whether every photo of ``label`` is also ``text``: the same word, or a label WordNet files under it ("dalmatian"
-    is a "dog", an "animal"). A label WordNet does not know implies only itself."""
-    from tagger.library.user_words import fold
+    """Whether every photo of ``label`` is also ``text``: the same word ("Blorptiks" is "blorptik"), or a label WordNet
+    files under it ("dalmatian" is a "dog", an "animal"). A label WordNet does not know implies only itself."""
+    from tagger.library.user_words import word_forms
 
-    if fold(label) == fold(text):
+    if word_forms(label) & word_forms(text):  # the same word, in any case, accent or number
         return True
     wanted = set(senses(text))
     if not wanted:

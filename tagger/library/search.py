@@ -20,12 +20,13 @@ from tagger.engine.scoring import LabelSet
 from tagger.engine.vectors import unit
 from tagger.library import relevance
 from tagger.library.catalog import Catalog, EmbeddingTable
-from tagger.library.label_scores import LabelScores, instant_scores
+from tagger.library.label_scores import LabelScores, instant_scores, learnable
 from tagger.library.user_words import UserWords, fold
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
 MIN_CLOUD_WEIGHT = 0.1  # relative to the strongest tag: weaker words are noise, however diverse
+LABEL_LEAD = 0.1  # a label the photo surely is (p = 1) shows 10% above the photo's best automatic tag
 SLICE_MAX_CLASSES = 300  # above this, multiplying the whole evidence matrix beats copying its columns
 
 
@@ -190,6 +191,9 @@ class Library:
         version = self.engine.version
         key = (self._words[0], self._version, getattr(version, "number", 0))
         if self._labels is None or self._labels[0] != key:
+            if not learnable(words):  # no label: nothing to load
+                self._labels = (key, None)
+                return None
             feats, _ = self._photo_arrays()
             trained = None
             label_model = getattr(version, "label_model", None)
@@ -197,13 +201,16 @@ class Library:
                 trained = (label_model[0], label_model[1], f"version {version.number}")
 
             def prior_of(texts):
-                return self.engine.label_set(texts).scores(table.vectors, table.top_classes, table.top_probs)
+                """The untrained scores of the labels; none for a word the word space does not know ("zorblax")."""
+                out = self.engine.label_set(texts).scores(table.vectors, table.top_classes, table.top_probs)
+                out[:, [not self.engine.word_space.knows(t) for t in texts]] = 0.0
+                return out
 
             self._labels = (key, instant_scores(words, table.ids, feats, prior_of, trained))
         return self._labels[1]
 
     def relevance(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(photo ids, relevance (N,), raw score (N,), why (N,) as 0 none / 1 meaning / 2 label / 3 tag) for the query
+        """(photo ids, relevance (N,), rank score (N,), why (N,) as 0 none / 1 meaning / 2 label / 3 tag) for the query
         (``tagger.library.relevance``): a photo carrying the words the query names is certain; a label's photos
         get the label model's probability; every word the untrained model's, less what the labels explain."""
         from tagger.engine.scoring import TAG_DELTA
@@ -222,18 +229,21 @@ class Library:
         labels = self.label_scores()
         inside = labels.inside if labels is not None else None
         per_part = []
+        label_rank = None  # the labels' strength: unlike p, it still orders photos that are surely the label
         for part in parts:
             tagged_part = words.photos(part)
             label_part = None
             if labels is not None:
                 cols = [j for j, t in enumerate(labels.labels) if relevance.implies(t, part)]
                 if cols:
-                    label_part = labels.probs[:, cols].sum(axis=1)
+                    label_part = np.exp(np.logaddexp.reduce(labels.log_probs[:, cols], axis=1))
+                    strength = np.logaddexp.reduce(labels.strength[:, cols], axis=1)
+                    label_rank = strength if label_rank is None else label_rank + strength
             vec = self.engine.word_space.text_vectors([part])
             on_tag_scale = relevance.tag_scale(LabelSet.build([part], vec, self.engine.class_vectors, delta=TAG_DELTA),
                                                table.vectors, self._evidence)[:, 0]
             zero = relevance.zero_shot_probability(part, on_tag_scale, best, self._evidence)
-            if not self._knows(part):  # a made-up word has a vector (from its letters) but no meaning to rank by
+            if not self.engine.word_space.knows(part):  # a made-up word: a vector from its letters, no meaning
                 zero = relevance.taxonomy_probability(part, self._evidence)
             zero_part = relevance.combine(zero, inside, None)
             p = zero_part if label_part is None else np.maximum(zero_part, label_part)
@@ -251,6 +261,8 @@ class Library:
             rel = np.exp(np.mean([np.log(np.maximum(p, 1e-6)) for p, _ in per_part], axis=0)).astype(np.float32)
             why = np.min([w for _, w in per_part], axis=0).astype(np.int8)
             why = np.where(rel >= relevance.MATCH, np.maximum(why, 1), 0).astype(np.int8)
+        if label_rank is not None:  # a label query: among equal relevance, by the label model, not the words
+            raw = (label_rank + 1e-3 * raw).astype(np.float32)
         return ids, rel, raw, why
 
     # -- free-text search
@@ -321,7 +333,8 @@ class Library:
             keep &= np.isin(ids, np.asarray(self.catalog.photos_under(folder), np.int64))
         ids, rel, raw, why = ids[keep], rel[keep], raw[keep], why[keep]
         match = rel >= relevance.MATCH
-        order = np.lexsort((ids, -raw, -rel))[:max(limit, 0)]  # relevance, then meaning among equals (often 0)
+        # relevance; among equals (1: sure, 0: nothing), the person's own words first, then the rank score
+        order = np.lexsort((ids, -raw, why != 3, -rel))[:max(limit, 0)]
         paths = self.catalog.photo_paths(ids[order].tolist())
         names = {0: "", 1: "meaning", 2: "label", 3: "tag"}
         hits = [Hit(int(ids[i]), paths[int(ids[i])], float(rel[i]), bool(match[i]), names[int(why[i])])
@@ -329,12 +342,6 @@ class Library:
         n = int(match.sum())
         suggestions = self.suggestions(text) if text and not n else []
         return SearchResult(text, hits, n, int(len(ids)), suggestions, tags)
-
-    def _knows(self, text: str) -> bool:
-        """Whether every word of ``text`` is in the word space's vocabulary (fastText makes a vector for any string)."""
-        space = self.engine.word_space
-        tokens = space.tokens(text)
-        return bool(tokens) and all(t in space for t in tokens)
 
     def suggestions(self, text: str, limit: int = 6) -> list[str]:
         """Words that would find photos here, for a query that found none: the person's words spelled like it, then
@@ -345,7 +352,7 @@ class Library:
         best_tags = self._best_tag_words()
         q = query_text(text)
         vec = self.engine.word_space.text_vectors([q]) if q else np.zeros((1, 0), np.float32)
-        if best_tags and np.any(vec) and self._knows(q):
+        if best_tags and np.any(vec) and self.engine.word_space.knows(q):
             cand = list(best_tags) + [w.text for w in self.user_words().words()[:500]]
             sims = self.engine.word_space.text_vectors(cand) @ vec[0]
             out += [cand[i] for i in np.argsort(-sims) if fold(cand[i]) != fold(q)][:limit]
@@ -395,8 +402,15 @@ class Library:
     # -- tag clouds
 
     def tag_cloud(self, photo_ids: Sequence[int], limit: int = 30, diversity: float = 0.7) -> list[TagWeight]:
-        """The words that describe a photo or a set, with weights; near-duplicates ("wood ant", "fire ant") are
-        thinned out (maximal marginal relevance over word vectors) so the cloud says more than one thing."""
+        """The words that describe a photo or a set, strongest first; near-duplicates ("wood ant", "fire ant") are
+        thinned out (maximal marginal relevance over word vectors) so the cloud says more than one thing.
+
+        A word's weight is on the automatic tags' own scale, the one `keywords --auto-threshold` compares with: for
+        one photo its stored weight, for a set the mean over the photos (0 where the word is not among a photo's
+        tags). The person's labels join at once (``label_scores``, no training run): a photo the label matches gets it
+        at its best tag's weight, raised by up to LABEL_LEAD as the label's probability rises, so a sure label leads.
+        """
+        photo_ids = list(photo_ids)
         stored = self.catalog.auto_tags(photo_ids, self.engine.model_id)
         version = self.engine.version
         # Trained labels compete with the vocabulary on the same scale (tagger.training.retrain).
@@ -404,7 +418,9 @@ class Library:
             for pid, tags in self.catalog.auto_tags(photo_ids, version.model_id).items():
                 merged = sorted(stored.get(pid, []) + tags, key=lambda tw: -tw[1])
                 stored[pid] = merged[:max(len(stored.get(pid, [])), 1)]
-        totals: dict[str, float] = {}
+        self._add_label_tags(photo_ids, stored)
+        totals: dict[str, float] = {}  # relative weights: what the cloud chooses by
+        sums: dict[str, float] = {}  # stored weights: what it shows
         for tags in stored.values():
             if not tags:
                 continue
@@ -412,6 +428,7 @@ class Library:
             span = (top - floor) or 1.0
             for tag, w in tags:
                 totals[tag] = totals.get(tag, 0.0) + (w - floor) / span
+                sums[tag] = sums.get(tag, 0.0) + w
         if not totals:
             return []
         n = max(1, len(stored))
@@ -420,8 +437,29 @@ class Library:
         words = words[: limit * 4]
         weights = np.array([totals[t] / n for t in words], np.float32)
         chosen = mmr(self.engine.word_space.text_vectors(words), weights, limit, diversity)
-        return [TagWeight(words[i], float(weights[i])) for i in chosen]
+        out = [TagWeight(words[i], sums[words[i]] / n) for i in chosen]
+        return sorted(out, key=lambda tw: (-tw.weight, tw.tag))
 
+    def _add_label_tags(self, photo_ids: list[int], stored: dict[int, list[tuple[str, float]]]) -> None:
+        """Put the labels each photo matches among its tags (see :meth:`tag_cloud`), strongest first."""
+        labels = self.label_scores()
+        if labels is None or not photo_ids:
+            return
+        ids = self.table().ids
+        pos = np.searchsorted(ids, photo_ids)
+        for pid, p in zip(photo_ids, pos):
+            if p >= len(ids) or ids[p] != pid:
+                continue
+            row = labels.probs[p]
+            sure = np.flatnonzero(row >= relevance.MATCH)
+            if not len(sure):
+                continue
+            tags = stored.get(pid, [])
+            top = tags[0][1] if tags else 0.0
+            have = {fold(t) for t, _ in tags}
+            extra = [(labels.labels[j], top * (1 + LABEL_LEAD * (2 * float(row[j]) - 1))) for j in sure
+                     if fold(labels.labels[j]) not in have]
+            stored[pid] = sorted(extra + tags, key=lambda tw: -tw[1])
 
 def mmr(vectors: np.ndarray, weights: np.ndarray, k: int, diversity: float) -> list[int]:
     """Greedy maximal marginal relevance: each pick maximises weight - diversity * max cosine to earlier picks."""

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,21 +24,21 @@ from typing import Any
 
 import numpy as np
 
-from tagger.engine.head import conse_mix
+from tagger.engine.head import RESIDUAL_HIDDEN, conse_mix
 from tagger.engine.vectors import unit
 from tagger.engine.version import ModelVersion, VersionError, version_folder, version_model_id, versions_dir
 from tagger.errors import TaggerError
 from tagger.library.active_version import activate_catalog_version, load_version, reproject
 from tagger.library.catalog import Catalog
+from tagger.library.label_scores import LIBRARY_SAMPLE, MAX_PHOTOS_PER_LABEL, learnable
+from tagger.library.user_words import UserWords
 from tagger.progress import Cancelled, ProgressFn
-from tagger.training.calibration import calibrate
+from tagger.training.calibration import Calibration
+from tagger.training.label_model import fit_open_set
 from tagger.training.lock import training_lock
-from tagger.training.trainer import TrainConfig, TrainingSet, labels_vocabulary_negatives, train_head
-from tagger.training.versions import label_lambdas, write_version
+from tagger.training.trainer import TrainConfig, TrainedHead, TrainingSet, labels_vocabulary_negatives
+from tagger.training.versions import write_version
 
-MIN_PHOTOS_PER_LABEL = 2
-ANCHOR_PHOTOS = 4096  # unlabelled photos sampled to anchor the zero-shot embedding
-CALIBRATION_REPEATS = 1  # one pseudo-unseen split in the app (three in `tagger eval`): training stays in seconds
 RESERVED_VERSION = "version_reserved"  # settings key: the highest version number a run has taken
 _VERSION_NAME = re.compile(r"^v(\d+)(?:\.|$)")  # v3, v3.building-…
 
@@ -54,9 +53,9 @@ class RetrainReport:
     model: str
     labels: dict[str, int]  # label -> photos trained on
     history: list[dict] = field(default_factory=list)
-    val_acc_before: float = float("nan")  # untrained model on the held-out labelled photos (labels as candidates)
-    val_acc_after: float = float("nan")
-    calibration: dict[str, Any] = field(default_factory=dict)
+    val_acc_before: float = float("nan")  # untrained model on the labelled photos (labels as candidates)
+    val_acc_after: float = float("nan")  # the label model, cross-validated on the labelled photos
+    calibration: dict[str, Any] = field(default_factory=dict)  # the label model's summary (mix, source, CV accuracy)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
     photos_reprojected: int = 0
 
@@ -68,47 +67,40 @@ class RetrainReport:
 
 
 def training_set(catalog: Catalog, engine) -> tuple[TrainingSet, np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-    """The labelled photos as the trainer needs them, from stored features (no photo is decoded again), plus
-    their top classes/probabilities and ids."""
-    labelled = catalog.labelled_photos()
-    if not labelled:
-        raise RetrainError("no labelled folder holds indexed photos: label one first (`tagger label FOLDER LABEL`)")
-    label_of = dict(labelled)
+    """The labelled photos as the label model needs them, from stored features (no photo is decoded again), plus
+    their ids and top classes/probabilities. The labels are the ones search already scores at once
+    (``tagger.library.label_scores.learnable``: labelled folders and tags typed in Tagger), so the version that
+    training makes replaces exactly those; a photo with two labels is a row for each."""
+    labels = learnable(UserWords.from_catalog(catalog))
+    if not labels:
+        raise RetrainError("nothing to learn yet: label a folder (`tagger label FOLDER LABEL`) or tag some photos "
+                           "(`tagger tag PHOTO... --add WORD`) first")
+    rng = np.random.default_rng(0)
+    pairs: list[tuple[int, int]] = []
+    for j, (_, photos) in enumerate(labels):
+        if len(photos) > MAX_PHOTOS_PER_LABEL:
+            photos = sorted(rng.choice(photos, MAX_PHOTOS_PER_LABEL, replace=False).tolist())
+        pairs += [(pid, j) for pid in photos]
+    wanted = sorted({pid for pid, _ in pairs})
     ids, feats, classes, probs = [], [], [], []
-    for i, f, c, p in catalog.feature_chunks(engine.backbone, [pid for pid, _ in labelled]):
+    for i, f, c, p in catalog.feature_chunks(engine.backbone, wanted):
         ids.append(i), feats.append(f), classes.append(c), probs.append(p)
-    ids_a = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    texts = [label_of[int(i)] for i in ids_a]
-    counts = dict(sorted(Counter(texts).items()))
-    few = [t for t, n in counts.items() if n < MIN_PHOTOS_PER_LABEL]
-    if few:
-        raise RetrainError(f"each label needs at least {MIN_PHOTOS_PER_LABEL} indexed photos; too few for: "
-                           + ", ".join(few))
-    labels = sorted(counts)
-    position = {t: i for i, t in enumerate(labels)}
-    classes_a, probs_a = np.concatenate(classes), np.concatenate(probs)
-    label_vectors = engine.word_space.text_vectors(labels)
+    if not ids:
+        raise RetrainError("the labelled photos have no stored features: index their folders first (`tagger index`)")
+    ids_a = np.concatenate(ids)
+    row_of = {int(pid): r for r, pid in enumerate(ids_a)}
+    pairs = [(pid, j) for pid, j in pairs if pid in row_of]
+    rows = np.array([row_of[pid] for pid, _ in pairs], np.int64)
+    y = np.array([j for _, j in pairs], np.int64)
+    texts = [t for t, _ in labels]
+    counts = {texts[j]: int(n) for j, n in zip(*np.unique(y, return_counts=True))}
+    feats_a, classes_a = np.concatenate(feats)[rows], np.concatenate(classes)[rows]
+    probs_a = np.concatenate(probs)[rows]
+    label_vectors = engine.word_space.text_vectors(texts)
     negatives = labels_vocabulary_negatives(engine.tag_set.vectors, label_vectors)
-    anchor_f, anchor_c = _anchors(catalog, engine, set(label_of))
-    data = TrainingSet(np.concatenate(feats), conse_mix(classes_a, probs_a, engine.class_vectors),
-                       np.array([position[t] for t in texts], np.int64), labels, label_vectors, negatives,
-                       anchor_f, anchor_c)
-    return data, ids_a, classes_a, probs_a, counts
-
-
-def _anchors(catalog: Catalog, engine, labelled: set[int], limit: int = ANCHOR_PHOTOS,
-             seed: int = 0) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A random sample of unlabelled photos: training keeps their embeddings where they were (zero-shot ability)."""
-    pool = [pid for pid in catalog.indexed_ids() if pid not in labelled]
-    if not pool:
-        return None, None
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(pool, size=min(limit, len(pool)), replace=False)
-    feats, conse = [], []
-    for _, f, c, p in catalog.feature_chunks(engine.backbone, pick.tolist()):
-        feats.append(f)
-        conse.append(conse_mix(c, p, engine.class_vectors))
-    return np.concatenate(feats), np.concatenate(conse)
+    data = TrainingSet(feats_a, conse_mix(classes_a, probs_a, engine.class_vectors), y, texts, label_vectors,
+                       negatives, None, None)
+    return data, ids_a[rows], classes_a, probs_a, dict(sorted(counts.items()))
 
 
 def train_version(catalog: Catalog, engine, *, config: TrainConfig = TrainConfig(),
@@ -133,27 +125,33 @@ def _train_version(catalog: Catalog, engine, *, config: TrainConfig, progress: P
         data, _, classes, probs, counts = training_set(catalog, engine)
         e0 = unit(data.conse)
         zero = engine.label_set(data.label_texts).scores(e0, classes, probs)
+        # a word the word space does not know has a vector made of its letters: no prior (as search scores it)
+        zero[:, [not engine.word_space.knows(t) for t in data.label_texts]] = 0.0
         times["load"] = time.perf_counter() - t0
+        n_labels, n_photos = len(data.label_texts), len(data.y)
         if progress:
-            progress("calibrating", 0, 1)
-        calibration = calibrate(data, zero, np.ones(len(data.label_texts), bool), config,
-                                repeats=CALIBRATION_REPEATS, closed=False, should_stop=stop)
-        times["calibrate"] = time.perf_counter() - t0 - sum(times.values())
-        head = train_head(data, config, progress=progress, should_stop=stop, on_epoch=on_epoch)
+            progress(f"learning {n_labels} label{'s' if n_labels != 1 else ''} from {n_photos} photos", 0, 1)
+        open_set = fit_open_set(data.features, data.y, zero, np.ones(n_labels, bool), should_stop=stop,
+                                library=library_sample(catalog, engine))
         times["train"] = time.perf_counter() - t0 - sum(times.values())
+        if progress:
+            progress(f"learning {n_labels} label{'s' if n_labels != 1 else ''} from {n_photos} photos", 1, 1)
         number = reserve_version_number(catalog)
-        known = [bool(engine.word_space.tokens(t)) and all(w in engine.word_space for w in
-                                                            engine.word_space.tokens(t)) for t in data.label_texts]
-        lam = label_lambdas(data.label_texts, known, calibration)
-        metrics = {"val_acc_before": head.val_acc_before, "val_acc_after": head.val_acc_after,
-                   "best_epoch": head.best_epoch, "epochs": len(head.history), "n_train": head.n_train,
-                   "n_val": head.n_val, "photos": counts, "history": head.history}
+        head = untrained_head(data)
+        calibration = Calibration(lam=0.0, gamma=0.0, source="label model")  # the residual head is not trained
+        lam = np.zeros(n_labels, np.float32)
+        before = float((zero.argmax(1) == data.y).mean())
+        after = open_set.model.cv_accuracy
+        metrics = {"val_acc_before": before, "val_acc_after": after, "n_train": n_photos,
+                   "photos": counts, "label_model": open_set.model.summary(), "history": []}
+        if progress:
+            progress(f"writing model version {number}", 0, 1)
         folder = versions_dir(catalog.path) / f"v{number}"
         written = None  # the folder once this run has put it in place: never remove one it did not write
         try:
             written = write_version(folder, number=number, base_folder=engine.folder, base_manifest=engine.manifest,
                                     head=head, label_vectors=data.label_vectors, lam=lam, calibration=calibration,
-                                    metrics=metrics)
+                                    metrics=metrics, label_model=open_set)
             version = ModelVersion.load(folder, number)
             times["export"] = time.perf_counter() - t0 - sum(times.values())
             n = reproject(catalog, engine, version, progress=progress, should_stop=stop)
@@ -170,8 +168,28 @@ def _train_version(catalog: Catalog, engine, *, config: TrainConfig, progress: P
             activate_catalog_version(catalog, engine, fill=False)
         raise
     times["total"] = time.perf_counter() - t0
-    return RetrainReport(number, version.model_id, counts, head.history, head.val_acc_before, head.val_acc_after,
-                         calibration.to_json(), {k: round(v, 2) for k, v in times.items()}, n)
+    return RetrainReport(number, version.model_id, counts, [], before, after, open_set.model.summary(),
+                         {k: round(v, 2) for k, v in times.items()}, n)
+
+
+def library_sample(catalog: Catalog, engine, limit: int = LIBRARY_SAMPLE, seed: int = 0) -> np.ndarray | None:
+    """Stored features of up to ``limit`` photos of the whole library, labelled or not: the feature map's statistics.
+    With one label, centring on the labelled photos' own mean leaves nothing of what they share."""
+    pool = catalog.indexed_ids()
+    if not pool:
+        return None
+    pick = np.sort(np.random.default_rng(seed).choice(pool, size=min(limit, len(pool)), replace=False))
+    feats = [f for _, f, _, _ in catalog.feature_chunks(engine.backbone, pick.tolist())]
+    return np.concatenate(feats) if feats else None
+
+
+def untrained_head(data: TrainingSet) -> TrainedHead:
+    """The residual head at zero: the version's graph gives the untrained embedding (the vocabulary keeps its
+    zero-shot scores, which the label model uses as its prior); what the labels teach lives in the label model."""
+    f, d = data.features.shape[1], data.label_vectors.shape[1]
+    layers = [(np.zeros((RESIDUAL_HIDDEN, f), np.float32), np.zeros(RESIDUAL_HIDDEN, np.float32)),
+              (np.zeros((d, RESIDUAL_HIDDEN), np.float32), np.zeros(d, np.float32))]
+    return TrainedHead(layers, list(data.label_texts))
 
 
 def reserve_version_number(catalog: Catalog) -> int:

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from tagger.engine.label_scorer import save_open_set
 from tagger.engine.manifest import MANIFEST_FORMAT
-from tagger.engine.version import HEAD_FILE, ONNX_FILE, VERSION_KIND, VersionError, version_model_id
+from tagger.engine.version import HEAD_FILE, LABELS_FILE, ONNX_FILE, VERSION_KIND, VersionError, version_model_id
 from tagger.fileio import atomic_write_json, sha256_file
 from tagger.training.calibration import Calibration
 from tagger.training.trainer import TrainedHead
@@ -36,10 +37,11 @@ def label_lambdas(labels: Sequence[str], known: Sequence[bool], calibration: Cal
 
 def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: dict[str, Any], head: TrainedHead,
                   label_vectors: np.ndarray, lam: np.ndarray, calibration: Calibration,
-                  metrics: dict[str, Any]) -> Path:
+                  metrics: dict[str, Any], label_model=None) -> Path:
     """Write the version into ``out`` through a temp folder renamed into place, manifest last. The temp folder is
     this run's own, and an existing ``out`` is never replaced: two runs can never write into or over each other's
-    version (issue 12: a shared ``v1.building`` lost a file under the other run)."""
+    version (issue 12: a shared ``v1.building`` lost a file under the other run). ``label_model``: the open-set
+    label model (``tagger.engine.label_scorer.OpenSet``) in the order of ``head.label_texts``, written beside."""
     if out.exists():
         raise VersionError(f"a folder for model version {number} already exists ({out}); nothing was replaced: "
                            "train again")
@@ -53,13 +55,17 @@ def write_version(out: Path, *, number: int, base_folder: Path, base_manifest: d
         for i, (w, b) in enumerate(head.layers):
             arrays[f"w{i}"], arrays[f"b{i}"] = np.asarray(w, np.float32), np.asarray(b, np.float32)
         np.savez(tmp / HEAD_FILE, **arrays)
+        artefacts = {ONNX_FILE: sha256_file(tmp / ONNX_FILE), HEAD_FILE: sha256_file(tmp / HEAD_FILE)}
+        if label_model is not None:
+            save_open_set(tmp / LABELS_FILE, label_model, list(head.label_texts))
+            artefacts[LABELS_FILE] = sha256_file(tmp / LABELS_FILE)
         manifest = {
             "format": MANIFEST_FORMAT, "kind": VERSION_KIND, "version": number,
             "model": version_model_id(base_folder.name, number), "base_model": base_folder.name,
             "base_onnx_sha256": base_manifest["artefacts"][base_manifest["onnx"]["file"]],
             "onnx": {"file": ONNX_FILE}, "labels": list(head.label_texts), "calibration": calibration.to_json(),
             "metrics": metrics,
-            "artefacts": {ONNX_FILE: sha256_file(tmp / ONNX_FILE), HEAD_FILE: sha256_file(tmp / HEAD_FILE)},
+            "artefacts": artefacts,
         }
         atomic_write_json(tmp / "manifest.json", json.loads(json.dumps(manifest, default=_json_safe)))
         try:

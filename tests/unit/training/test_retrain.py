@@ -174,23 +174,31 @@ def test_training_teaches_a_made_up_word_and_rollback_forgets_it(engine, own, tm
     activate_catalog_version(cat, engine)
     before = _precision(lib, "zorblax", root / "unlabelled")
     cat.set_label(root / "zorblax", "zorblax")
-    epochs = []
-    report = train_version(cat, engine, config=FAST, on_epoch=epochs.append)
+    instant = _precision(lib, "zorblax", root / "unlabelled")  # labelled, not trained: the prototypes count at once
+    assert lib.label_scores().source == "prototypes (no training)"
+    report = train_version(cat, engine, config=FAST)
     assert report.version == 1 and cat.active_version() == 1 and engine.version.number == 1
-    assert epochs and report.val_acc_after > report.val_acc_before
+    assert engine.version.label_model is not None and report.calibration["source"].startswith("cross-validation")
+    assert report.val_acc_after == 1.0  # one label: every held-out photo is it
     assert report.photos_reprojected == cat.counts()["indexed"]
+    assert lib.label_scores().source == "version 1"
     after = _precision(lib, "zorblax", root / "unlabelled")
-    assert after >= 0.8 > before
+    assert after >= 0.8 > before and instant >= 0.8
     # the trained word joins the tag cloud of the unlabelled okapi photos, and other words still work
     cloud = [t.tag for t in lib.tag_cloud(cat.photos_under(root / "unlabelled" / "okapi"))]
     assert "zorblax" in cloud
     assert lib.search("airplane", 5, root / "unlabelled")[0].path.parent.name == "airplanes"
-    # rollback to the untrained model, then forward again
+    # rollback to the untrained model (the label still counts, by its prototypes), then forward again
     use_version(cat, engine, 0)
     assert engine.version is None and cat.active_version() == 0
-    assert _precision(lib, "zorblax", root / "unlabelled") == before
+    assert lib.label_scores().source == "prototypes (no training)"
+    assert _precision(lib, "zorblax", root / "unlabelled") == instant
     use_version(cat, engine, 1)
     assert _precision(lib, "zorblax", root / "unlabelled") == after
+    # without the label, the word means nothing again
+    cat.remove_label(root / "zorblax")
+    use_version(cat, engine, 0)
+    assert _precision(lib, "zorblax", root / "unlabelled") == before
 
 
 def test_cancelled_or_failed_training_leaves_the_active_model_untouched(engine, own, tmp_path):
@@ -200,14 +208,15 @@ def test_cancelled_or_failed_training_leaves_the_active_model_untouched(engine, 
     cat.set_label(root / "zorblax", "zorblax")
     train_version(cat, engine, config=FAST)
     state = (cat.active_version(), len(cat.versions()), sorted(cat.stored_models()))
-    epochs = []
+    asked = []
 
-    def stop_after_two():
-        return len(epochs) >= 2
+    def stop_on_second_question():  # the first fold of the cross-validation runs, the second is refused
+        asked.append(1)
+        return len(asked) >= 2
 
     cat.set_label(root / "unlabelled" / "kangaroo", "kangaroo")
     with pytest.raises(Cancelled):
-        train_version(cat, engine, config=FAST, on_epoch=epochs.append, should_stop=stop_after_two)
+        train_version(cat, engine, config=FAST, should_stop=stop_on_second_question)
     assert (cat.active_version(), len(cat.versions()), sorted(cat.stored_models())) == state
     assert engine.version is not None and engine.version.number == 1
     assert sorted(p.name for p in (tmp_path / "catalog.models").iterdir()) == ["v1"]
