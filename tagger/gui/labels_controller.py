@@ -58,9 +58,12 @@ class LabelsController(QObject):
             rows = catalog.versions()
             self.panel.show_rows(catalog.labels(), rows)
             active = next((r for r in rows if r["active"] and r["version"]), None)
-            if active and not self._running and active["metrics"].get("history"):
+            history = active["metrics"].get("history") if active else None
+            if history and not self._running:
                 # the active version's own curve, kept in its metrics, when no training of this session is shown
-                self.panel.chart.set_history(active["metrics"]["history"], active["metrics"].get("val_acc_before"))
+                self.panel.chart.set_history(history, active["metrics"].get("val_acc_before"))
+            if not self._running:  # versions trained by the label model learn in one step: no curve to draw
+                self.panel.chart.setVisible(bool(history) or bool(self.panel.chart.points))
         self.update_state()
 
     def update_state(self) -> None:
@@ -207,6 +210,7 @@ class LabelsController(QObject):
         else:
             self.last_report = result
             self.panel.chart.set_before(result.val_acc_before)
+            self.panel.chart.setVisible(bool(result.history))
             self.panel.training.show_result(self._report_text(result))
         self.version_changed.emit()
 

@@ -2,11 +2,12 @@
 do the work together.
 
 Each job has its own controller: :mod:`~tagger.gui.engine_controller` (the engine service thread),
-:mod:`~tagger.gui.search_controller` (grid contents and tag cloud), :mod:`~tagger.gui.details_controller` (the
-selected photo), :mod:`~tagger.gui.indexing_controller` (folders and indexing), :mod:`~tagger.gui.keywords_controller`
-(XMP sidecars) and :mod:`~tagger.gui.labels_controller` (labels, training, model versions). They share one
-:class:`~tagger.gui.session.Session` (catalog and engine) and talk through signals connected here, so each can be
-read, and changed, on its own.
+:mod:`~tagger.gui.search_controller` (grid contents, the result line and tag cloud),
+:mod:`~tagger.gui.tag_list_controller` (the person's words: tag list and completion),
+:mod:`~tagger.gui.details_controller` (the selected photo), :mod:`~tagger.gui.indexing_controller` (folders and
+indexing), :mod:`~tagger.gui.keywords_controller` (XMP sidecars) and :mod:`~tagger.gui.labels_controller` (labels,
+training, model versions). They share one :class:`~tagger.gui.session.Session` (catalog and engine) and talk through
+signals connected here, so each can be read, and changed, on its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -38,8 +39,11 @@ from tagger.gui.recent import recent_catalogs, remember_catalog
 from tagger.gui.search_controller import SearchController
 from tagger.gui.session import Session
 from tagger.gui.status_bar import StatusBar
+from tagger.gui.tag_list import TagListPanel
+from tagger.gui.tag_list_controller import TagListController
+from tagger.gui.tag_list_model import UserWordsModel
 from tagger.gui.tag_undo import TagUndo
-from tagger.gui.widgets import DetailsPanel, SettingsDialog, TagCloud, WelcomePage
+from tagger.gui.widgets import DetailsPanel, ResultBar, SettingsDialog, TagCloud, WelcomePage
 from tagger.library.catalog import Catalog, CatalogError
 
 
@@ -86,10 +90,20 @@ class MainWindow(QMainWindow):
         outer.addLayout(bar)
 
         split = QSplitter(Qt.Orientation.Horizontal)
+        self.words_model = UserWordsModel(self)
+        self.tag_list = TagListPanel(self.words_model)  # the person's words, left of the grid
+        split.addWidget(self.tag_list)
         thumb = int(self.settings.value("view/thumb_size", 160))
         self.model = PhotoGridModel(self.session.thumbnail_path, thumb_size=thumb)
         self.grid = PhotoGrid(self.model)
-        split.addWidget(self.grid)
+        grid_box = QWidget()
+        grid_layout = QVBoxLayout(grid_box)
+        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.setSpacing(2)
+        self.result_bar = ResultBar()  # the tag filter, words to try, the weaker results' fold: over the grid
+        grid_layout.addWidget(self.result_bar)
+        grid_layout.addWidget(self.grid, 1)
+        split.addWidget(grid_box)
         side = QSplitter(Qt.Orientation.Vertical)
         cloud_box = QWidget()
         cloud_layout = QVBoxLayout(cloud_box)
@@ -106,7 +120,8 @@ class MainWindow(QMainWindow):
         self.labels_panel = LabelsPanel()
         self.side_tabs.addTab(self.labels_panel, "Labels && training")
         split.addWidget(self.side_tabs)
-        split.setSizes([900, 380])
+        split.setSizes([170, 730, 380])
+        split.setStretchFactor(1, 1)  # a wider window widens the grid
         outer.addWidget(split, 1)
         self.stack.addWidget(self.main_page)
 
@@ -117,7 +132,8 @@ class MainWindow(QMainWindow):
         session, status = self.session, self.status_bar
         self.engine_ctl = EngineController(session, self.settings, status.model_label, status.provider_label, self)
         self.search_ctl = SearchController(session, self.search_box, self.result_label, self.model, self.grid,
-                                           self.cloud, self)
+                                           self.cloud, self, bar=self.result_bar)
+        self.tags_ctl = TagListController(session, self.tag_list, self.words_model, self.search_box, self)
         self.keywords_ctl = KeywordsController(session, self.xmp_action, status.xmp_label, self)
         self.undo_ctl = TagUndo(session, self.keywords_ctl, self)
         self.details_ctl = DetailsController(session, self.details, self.grid, self.keywords_ctl, self,
@@ -145,7 +161,7 @@ class MainWindow(QMainWindow):
                      QKeySequence("Ctrl+Shift+F"))
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Search", search.focus, QKeySequence.StandardKey.Find)
-        self._action(view, "Show &all photos", self.search_box.clear, QKeySequence("Ctrl+Shift+A"))
+        self._action(view, "Show &all photos", search.show_all, QKeySequence("Ctrl+Shift+A"))
         self._action(view, "La&bels and training", lambda: self.side_tabs.setCurrentWidget(self.labels_panel),
                      QKeySequence("Ctrl+Shift+L"))
         self._action(view, "&Larger thumbnails", lambda: self.set_thumb_size(self.model.thumb_size + 32),
@@ -167,7 +183,7 @@ class MainWindow(QMainWindow):
         """Who tells whom what happened (connection order is the order the reactions run in)."""
         engine, search, details, index, labels = (self.engine_ctl, self.search_ctl, self.details_ctl, self.index_ctl,
                                                   self.labels_ctl)
-        for ctl in (engine, search, details, index, self.keywords_ctl, self.undo_ctl):
+        for ctl in (engine, search, details, index, self.keywords_ctl, self.undo_ctl, self.tags_ctl):
             ctl.notice.connect(self.status_bar.notify)
         self.status_bar.message.linkActivated.connect(self.undo_ctl.link_activated)
 
@@ -189,6 +205,15 @@ class MainWindow(QMainWindow):
         self.details.similar_requested.connect(search.find_similar)
         self.details.tag_clicked.connect(search.search_for)
 
+        tags = self.tags_ctl  # the tag list filters the grid and follows tag edits at once (other changes: polled)
+        self.tag_list.word_clicked.connect(search.toggle_tag)
+        search.tags_changed.connect(self.words_model.set_active)
+        tags.completer.activated[str].connect(search.search_for)
+        self.details.user_tag_added.connect(tags.check)  # after the details controller made the edit
+        self.details.user_tag_removed.connect(tags.check)
+        self.undo_ctl.undone.connect(tags.check)
+        index.finished.connect(tags.check)
+
         self.welcome.folder_chosen.connect(index.add_folder)
         self.welcome.reopen.connect(self.reopen_catalog)
         index.folder_added.connect(self._folder_added)
@@ -209,8 +234,13 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
+            return
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        if room is None or room.isEmpty():
+            self.resize(1240, 740)
+        else:  # fits the screen with its frame: a 1280x800 laptop too
+            self.resize(min(1400, room.width() - 40), min(900, room.height() - 60))
 
     # ------------------------------------------------------------------ catalog
 
@@ -293,6 +323,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.index_ctl.shutdown()
         self.labels_ctl.shutdown()
+        self.tags_ctl.shutdown()
         self.engine_ctl.stop()
         self.model.loader.wait(2000)
         super().closeEvent(event)

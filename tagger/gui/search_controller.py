@@ -1,6 +1,11 @@
 """What the grid shows and the tag cloud describes: the whole library (newest first) or the answer to a search or a
 find-similar, and the cloud of the selection, of a search's best hits or of the whole library.
 
+A search shows its matches only ("12 matches for “dog”"): the weaker results are folded away behind the result bar's
+"Show 240 weaker results", and a search that matches nothing says so and offers words that would find photos. The
+tag filter (words clicked in the tag list) narrows every search to the photos carrying all of its words, and with an
+empty search box shows just those photos.
+
 Searches and clouds run in the engine service's thread (:mod:`tagger.gui.engine_controller`). Every request carries a
 sequence number and an answer to a request that has since been replaced is dropped: typing fast never shows the
 results of an older query after a newer one.
@@ -8,17 +13,22 @@ results of an older query after a newer one.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from collections.abc import Sequence
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QLineEdit
 
 from tagger.gui.grid import GridRow, PhotoGrid, PhotoGridModel
+from tagger.gui.services import SearchScope
 from tagger.gui.session import Session
-from tagger.gui.widgets import TagCloud
+from tagger.gui.widgets import ResultBar, TagCloud
+from tagger.library.user_words import fold
 
 SEARCH_DEBOUNCE_MS = 250
 CLOUD_DEBOUNCE_MS = 150
 SEARCH_CLOUD_TOP = 24  # the cloud of a search describes its best hits, not the whole ranked library
 SIMILAR_PREFIX = "similar to "  # the search box's text while it shows a find-similar (never searched as words)
+QUERY_SHOWN = 40  # characters of the query quoted in the result line (it sits beside the search box)
 
 
 def library_rows(catalog) -> list[GridRow]:
@@ -28,20 +38,57 @@ def library_rows(catalog) -> list[GridRow]:
     return [GridRow(pid, h, name) for pid, h, name in catalog.newest_first()]
 
 
+def quoted(words: Sequence[str]) -> str:
+    """“a”, “a” and “b”, “a”, “b” and “c”."""
+    q = [f"“{w}”" for w in words]
+    return q[0] if len(q) == 1 else f"{', '.join(q[:-1])} and {q[-1]}"
+
+
+def match_line(result) -> str:
+    """The result line of a search (a :class:`~tagger.library.search.SearchResult`): how many photos match, or that
+    none does. "12 matches for “dog”", "3 photos tagged “pet”", "No photo matches “zorblax”"."""
+    text = " ".join(result.query.split())
+    if len(text) > QUERY_SHOWN:
+        text = text[:QUERY_SHOWN - 1] + "…"
+    n, tags = result.matches, list(result.tags)
+    if not text:
+        return (f"{n:,} photo{'' if n == 1 else 's'} tagged {quoted(tags)}" if n else
+                f"No photo is tagged {quoted(tags)}")
+    if not n:
+        return f"No photo tagged {quoted(tags)} matches “{text}”" if tags else f"No photo matches “{text}”"
+    return f"{n:,} match{'' if n == 1 else 'es'} for “{text}”" + (f" tagged {quoted(tags)}" if tags else "")
+
+
+def worth_trying(result) -> list[str]:
+    """The result's suggestions that would change something: none while it matches, and never the words already
+    searched or filtered by (with a tag filter on, the library's words include the query itself)."""
+    if result is None or result.matches:
+        return []
+    used = {fold(result.query)} | {fold(t) for t in result.tags}
+    return [w for w in result.suggestions if fold(w) not in used]
+
+
 class SearchController(QObject):
-    search_requested = Signal(int, str, object)  # seq, text, folder
+    search_requested = Signal(int, str, object)  # seq, text, SearchScope
     similar_requested = Signal(int, int)  # seq, photo id
     cloud_requested = Signal(int, object)  # seq, photo ids or None (the whole library)
     notice = Signal(str, int)
+    tags_changed = Signal(list)  # the tag filter: the words every photo shown carries
 
     def __init__(self, session: Session, box: QLineEdit, result_label: QLabel, model: PhotoGridModel, grid: PhotoGrid,
-                 cloud: TagCloud, parent: QObject | None = None):
+                 cloud: TagCloud, parent: QObject | None = None, *, bar: ResultBar | None = None):
         super().__init__(parent)
         self.session = session
         self.box, self.result_label, self.model, self.grid, self.cloud = box, result_label, model, grid, cloud
+        self.bar = bar if bar is not None else ResultBar()  # one code path whether or not a window shows it
         self.active = False  # the grid shows a search's (or a find-similar's) answer, not the library
         self.searching = False  # a search is under way
         self.cloud_pending = False  # the cloud does not describe what is shown yet
+        self.tags: list[str] = []  # the tag filter
+        self.result = None  # the SearchResult shown (None: the library or a find-similar)
+        self.showing_weaker = False  # the weaker results are unfolded
+        self._matched: list[GridRow] = []
+        self._weaker: list[GridRow] = []
         self._seq = 0
         self._search_seq = -1
         self._cloud_seq = -1
@@ -53,6 +100,10 @@ class SearchController(QObject):
         self.cloud_timer.timeout.connect(self.request_cloud)
         box.textChanged.connect(self._text_changed)
         cloud.tag_clicked.connect(self.search_for)
+        self.bar.suggestion_clicked.connect(self.search_for)
+        self.bar.weaker_toggled.connect(self.toggle_weaker)
+        self.bar.tag_removed.connect(self.remove_tag)
+        self.bar.tags_cleared.connect(self.clear_tags)
 
     # ------------------------------------------------------------------ the library
 
@@ -79,16 +130,31 @@ class SearchController(QObject):
         self.search_timer.stop()
         self.run_search()
 
+    def show_all(self) -> None:
+        """Every photo of the library: no search, no tag filter."""
+        self.box.blockSignals(True)
+        self.box.clear()
+        self.box.blockSignals(False)
+        self.tags = []
+        self._tags_changed()
+
     def _text_changed(self, text: str) -> None:
         if not text.strip():
             self.search_timer.stop()
-            self.active = False
-            self.searching = False
-            self.model.set_rows(self._library_rows())
-            self.result_label.setText(f"{self.model.rowCount():,} photos")
-            self.schedule_cloud()
+            if self.tags:
+                self.run_search()  # the tagged photos, without the words just cleared
+            else:
+                self._show_library()
             return
         self.search_timer.start()
+
+    def _show_library(self) -> None:
+        self.active = False
+        self.searching = False
+        self._search_seq = self._next_seq()  # an answer still under way is not shown
+        self._set_result(None, self._library_rows(), [])
+        self.result_label.setText(f"{self.model.rowCount():,} photos")
+        self.schedule_cloud()
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -96,7 +162,7 @@ class SearchController(QObject):
 
     def run_search(self) -> None:
         text = self.box.text().strip()
-        if not text:
+        if not text and not self.tags:
             return
         self.active = True
         if self.session.engine is None:
@@ -105,7 +171,39 @@ class SearchController(QObject):
         self.searching = True
         self._search_seq = self._next_seq()
         self.result_label.setText("searching…")
-        self.search_requested.emit(self._search_seq, text, None)
+        self.search_requested.emit(self._search_seq, text, SearchScope(tags=tuple(self.tags)))
+
+    # ------------------------------------------------------------------ the tag filter
+
+    def toggle_tag(self, word: str) -> None:
+        """A word clicked in the tag list: filter by it too (AND), or stop filtering by it when it already does."""
+        if any(fold(t) == fold(word) for t in self.tags):
+            self.remove_tag(word)
+            return
+        self.tags.append(word)
+        self._tags_changed()
+
+    def remove_tag(self, word: str) -> None:
+        self.tags = [t for t in self.tags if fold(t) != fold(word)]
+        self._tags_changed()
+
+    def clear_tags(self) -> None:
+        self.tags = []
+        self._tags_changed()
+
+    def _tags_changed(self) -> None:
+        """Show the filter and search again: the words in the box among the tagged photos, or just those photos."""
+        self.bar.show_tags(self.tags)
+        self.tags_changed.emit(list(self.tags))
+        if self.box.text().startswith(SIMILAR_PREFIX):  # a find-similar is not words to search for
+            self.box.blockSignals(True)
+            self.box.clear()
+            self.box.blockSignals(False)
+        self.search_timer.stop()
+        if self.box.text().strip() or self.tags:
+            self.run_search()
+        else:
+            self._show_library()
 
     def find_similar(self, photo_id: int | None) -> None:
         if photo_id is None or self.session.engine is None:
@@ -114,24 +212,77 @@ class SearchController(QObject):
         self.box.blockSignals(True)
         self.box.setText(f"{SIMILAR_PREFIX}{name}")
         self.box.blockSignals(False)
+        if self.tags:  # photos that look alike, in the whole library: no filter stays on screen unapplied
+            self.tags = []
+            self.bar.show_tags(self.tags)
+            self.tags_changed.emit([])
         self.active = True
         self.searching = True
         self._search_seq = self._next_seq()
         self.similar_requested.emit(self._search_seq, photo_id)
 
-    def search_done(self, seq: int, hits) -> None:
+    def search_done(self, seq: int, answer) -> None:
+        """A search's SearchResult (its matches shown, the rest folded away) or a find-similar's hits (all shown)."""
         if seq != self._search_seq:
             return  # an answer to a query the user has since changed
         self.searching = False
+        if isinstance(answer, list):  # find similar: a ranking, no line between matches and the rest
+            self._set_result(None, self._rows(answer), [])
+            self.result_label.setText(f"{len(answer):,} photos, best first")
+        else:
+            rows = self._rows(answer.hits, scores=bool(answer.query.strip()))
+            matched = [r for r, h in zip(rows, answer.hits, strict=True) if h.match]
+            weaker = [r for r, h in zip(rows, answer.hits, strict=True) if not h.match]
+            self._set_result(answer, matched, weaker)
+            self.result_label.setText(match_line(answer))
+        self.result_label.setToolTip(self.result_label.text())
+        if self.model.rowCount():
+            self.grid.scrollToTop()
+        self.schedule_cloud()
+
+    def _rows(self, hits, scores: bool = True) -> list[GridRow]:
+        """Grid rows of the hits; without ``scores`` (the tag filter alone: every photo carries the words) the grid
+        shows their names, not a relevance of 1.00 under each."""
         rows = []
         for h in hits:
             known = self._by_id.get(h.photo_id)
-            rows.append(GridRow(h.photo_id, known.hash if known else None, h.path.name, h.score))
-        self.model.set_rows(rows)
-        self.result_label.setText(f"{len(rows):,} photos, best first")
-        if rows:
-            self.grid.scrollToTop()
-        self.schedule_cloud()
+            rows.append(GridRow(h.photo_id, known.hash if known else None, h.path.name, h.score if scores else None))
+        return rows
+
+    def _set_result(self, result, matched: list[GridRow], weaker: list[GridRow]) -> None:
+        self.result = result
+        self._matched, self._weaker = matched, weaker
+        self.showing_weaker = False
+        self.bar.show_suggestions(worth_trying(result))
+        self._fill_grid()
+
+    def _fill_grid(self) -> None:
+        if self.grid.selectionModel().hasSelection():  # said, so that the details panel does not keep showing a
+            self.grid.selectionModel().clearSelection()  # photo the new rows may not hold (a reset clears silently)
+        self.model.set_rows(self._matched + self._weaker if self.showing_weaker else self._matched)
+        self.bar.show_weaker(len(self._weaker), self.showing_weaker)
+
+    def toggle_weaker(self) -> None:
+        """Unfold the weaker results after the matches, or fold them away again; the selection and the scroll
+        position stay (a photo selected among the matches is still selected), and the cloud still describes the
+        matches."""
+        selected, current = set(self.grid.selected_ids()), self.grid.current_photo()
+        scroll = self.grid.verticalScrollBar().value()
+        self.showing_weaker = not self.showing_weaker
+        self._fill_grid()
+        if selected:
+            self._reselect(selected, current)
+        self.grid.verticalScrollBar().setValue(scroll)
+
+    def _reselect(self, ids: set[int], current: int | None) -> None:
+        selection = QItemSelection()
+        sel = self.grid.selectionModel()
+        for i, r in enumerate(self.model.rows()):
+            if r.photo_id == current:
+                sel.setCurrentIndex(self.model.index(i), QItemSelectionModel.SelectionFlag.NoUpdate)
+            if r.photo_id in ids:
+                selection.select(self.model.index(i), self.model.index(i))
+        sel.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def request_failed(self, seq: int, message: str) -> None:
         if seq == self._search_seq:
@@ -152,12 +303,14 @@ class SearchController(QObject):
         if self.session.engine is None:
             return
         selected = self.grid.selected_ids()
+        best = [r.photo_id for r in self._matched[:SEARCH_CLOUD_TOP]]  # the matches: never the weaker results
         if selected:
             ids, title = selected, f"{len(selected)} selected photo(s)"
-        elif self.active:
-            ids = [r.photo_id for r in self.model.rows()[:SEARCH_CLOUD_TOP]]
-            title = f"top {len(ids)} results for “{self.box.text()}”"
-        else:
+        elif self.active and best:
+            text = self.box.text().strip()
+            ids = best
+            title = f"top {len(ids)} results for “{text}”" if text else f"{len(ids)} photos tagged {quoted(self.tags)}"
+        else:  # the library, or a search that matched nothing: the words the library does have
             ids, title = None, "whole library"
         self._cloud_title = title
         self._cloud_seq = self._next_seq()
@@ -173,8 +326,8 @@ class SearchController(QObject):
     # ------------------------------------------------------------------ the engine
 
     def engine_ready(self) -> None:
-        """A search typed while the model loaded runs now; otherwise the library's cloud appears."""
-        if self.box.text().strip():
+        """A search typed (or a tag clicked) while the model loaded runs now; otherwise the library's cloud appears."""
+        if self.box.text().strip() or self.tags:
             self.run_search()
         else:
             self.request_cloud()
@@ -183,7 +336,7 @@ class SearchController(QObject):
         """Another model version answers now: the same words may find other photos (a find-similar would not
         change: it compares backbone features, which no training touches)."""
         text = self.box.text().strip()
-        if self.active and text and not text.startswith(SIMILAR_PREFIX.strip()):
+        if self.active and (text or self.tags) and not text.startswith(SIMILAR_PREFIX.strip()):
             self.run_search()
         else:
             self.schedule_cloud()

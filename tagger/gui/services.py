@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
@@ -24,6 +25,15 @@ def readable_error(exc: BaseException) -> str:
     return describe(exc)
 
 
+@dataclass(frozen=True)
+class SearchScope:
+    """Where a search looks: a folder (None: the whole library) and the tag filter (only photos carrying every one of
+    these words: tags, keywords, labels)."""
+
+    folder: Path | None = None
+    tags: tuple[str, ...] = ()
+
+
 class EngineService(QObject):
     """Lives in its own thread: loads the engine once, then answers search, similar and tag-cloud requests.
 
@@ -33,7 +43,7 @@ class EngineService(QObject):
     engine_ready = Signal(object)  # Engine
     engine_failed = Signal(str)
     progress = Signal(str, int, int)
-    search_done = Signal(int, object)  # seq, list[Hit]
+    search_done = Signal(int, object)  # seq, SearchResult (a search) or list[Hit] (find similar)
     cloud_done = Signal(int, object)  # seq, list[TagWeight]
     request_failed = Signal(int, str)
     version_changed = Signal(object)  # ModelVersion | None: the engine now runs the catalog's active version
@@ -82,11 +92,16 @@ class EngineService(QObject):
         self.version_changed.emit(self.engine.version)
 
     @Slot(int, str, object)
-    def search(self, seq: int, text: str, folder) -> None:
+    def search(self, seq: int, text: str, scope) -> None:
+        """Answer with the whole :class:`~tagger.library.search.SearchResult` (how many match, suggestions), not just
+        its hits: the window shows the matches and folds the weaker results away. ``scope``: a SearchScope, or a
+        folder (None: everywhere)."""
         if self.library is None:
             return
+        if not isinstance(scope, SearchScope):
+            scope = SearchScope(folder=scope)
         try:
-            self.search_done.emit(seq, self.library.search(text, limit=100_000, folder=folder))
+            self.search_done.emit(seq, self.library.find(text, limit=100_000, folder=scope.folder, tags=scope.tags))
         except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 

@@ -1,4 +1,5 @@
-"""Panels of the main window: tag cloud, photo details, welcome page, failures and settings dialogs.
+"""Panels of the main window: tag cloud, the result bar over the grid, photo details, welcome page, failures and
+settings dialogs.
 
 Presentation only: they show what the core computed and emit signals for what the user asked.
 """
@@ -9,6 +10,7 @@ import datetime as _dt
 import html
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QPixmap
@@ -68,6 +70,82 @@ class TagCloud(QTextBrowser):
         text = url.toString()
         if text.startswith("tag:"):
             self.tag_clicked.emit(QUrl.fromPercentEncoding(text[4:].encode()))
+
+
+TRY_LINK, REMOVE_LINK, CLEAR_LINK = "try:", "remove:", "clear:"  # the hrefs of the result bar's links
+
+
+class ResultBar(QWidget):
+    """The line over the grid: the tag filter as removable chips ("Tags: dog × beach × · clear"), words to try when
+    nothing matches, and the button that unfolds the weaker results. Hidden while it has nothing to say."""
+
+    tag_removed = Signal(str)
+    tags_cleared = Signal()
+    suggestion_clicked = Signal(str)
+    weaker_toggled = Signal()
+
+    def __init__(self):
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.tags = QLabel()
+        self.suggestions = QLabel()
+        for label in (self.tags, self.suggestions):
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                          | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+            label.linkActivated.connect(self._link)
+            label.hide()
+            layout.addWidget(label)
+        layout.setSpacing(14)
+        layout.addStretch(1)
+        self.weaker = QPushButton()
+        self.weaker.setFlat(True)
+        self.weaker.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.weaker.setStyleSheet("color:#2a6fb0; padding:2px 6px")
+        self.weaker.clicked.connect(self.weaker_toggled)
+        self.weaker.hide()
+        layout.addWidget(self.weaker)
+        self.hide()
+
+    def show_tags(self, tags: Sequence[str]) -> None:
+        """The tag filter: each word with a × that removes it, and "clear" for all of them."""
+        chips = [f"<span style='background:#e4eef9'>&nbsp;{html.escape(t)} "
+                 f"<a href='{REMOVE_LINK}{quote(t)}' style='text-decoration:none'>×</a>&nbsp;</span>" for t in tags]
+        if len(tags) > 1:
+            chips.append(f"<a href='{CLEAR_LINK}'>clear</a>")
+        self.tags.setText("Tags: " + " &nbsp;".join(chips) if tags else "")
+        self.tags.setToolTip("Only photos carrying every one of these words are shown; × removes one" if tags else "")
+        self.tags.setVisible(bool(tags))
+        self._fit()
+
+    def show_suggestions(self, words: Sequence[str]) -> None:
+        """Words that would find photos (a search that found none): clicking one searches it."""
+        links = [f"<a href='{TRY_LINK}{quote(w)}'>{html.escape(w)}</a>" for w in words]
+        self.suggestions.setText("Try: " + ", ".join(links) if words else "")
+        self.suggestions.setVisible(bool(words))
+        self._fit()
+
+    def show_weaker(self, count: int, shown: bool) -> None:
+        """The fold control: "Show 240 weaker results" (``count`` hidden) or "Hide weaker results"; none if 0."""
+        if shown:
+            self.weaker.setText("Hide weaker results")
+        else:
+            self.weaker.setText(f"Show {count:,} weaker result{'' if count == 1 else 's'}")
+        self.weaker.setToolTip("Photos that fit the words less well than the matches, after the matches")
+        self.weaker.setVisible(count > 0)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.setVisible(any(not w.isHidden() for w in (self.tags, self.suggestions, self.weaker)))
+
+    def _link(self, href: str) -> None:
+        if href.startswith(TRY_LINK):
+            self.suggestion_clicked.emit(unquote(href[len(TRY_LINK):]))
+        elif href.startswith(REMOVE_LINK):
+            self.tag_removed.emit(unquote(href[len(REMOVE_LINK):]))
+        elif href == CLEAR_LINK:
+            self.tags_cleared.emit()
 
 
 class DetailsPanel(QWidget):

@@ -10,7 +10,8 @@ two queries. The evidence that *is* comparable:
   vocabulary on that photo, scored on the tag clouds' scale (the stored auto tags give the bar, per photo);
 - the person's words: a tag, keyword or label on the photo is a certain match (``tagger.library.user_words``), and
   a label learned from photos gives its own probability (``tagger.library.label_scores``), which also takes its
-  share from every other word: a photo that is surely one of the person's labels is less likely to be anything else.
+  share from the words it rules out: a photo that is surely one of the person's dolphins is not also a shark
+  (``excludes``), but may still be a "sea" photo, and a photo of the dog named Rex is still a dog.
 
 A photo matches when its relevance is >= MATCH (0.5). Measured on Caltech-101 (`python bench/relevance.py`, figures in
 docs/benchmarks.md): the zero-shot rule alone picks label queries' photos with precision ~0.9 (recall ~0.34: most
@@ -18,6 +19,8 @@ photos' best tag is a more specific word), and leaves 27 of 30 words naming abse
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -61,6 +64,7 @@ def zero_shot_probability(text: str, tag_scale: np.ndarray, best_tag: np.ndarray
     return np.maximum(taxonomy_probability(text, evidence), top_tag_probability(tag_scale, best_tag))
 
 
+@lru_cache(maxsize=65536)
 def implies(label: str, text: str) -> bool:
     """Whether every photo of ``label`` is also ``text``: the same word ("Blorptiks" is "blorptik"), or a label WordNet
     files under it ("dalmatian" is a "dog", an "animal"). A label WordNet does not know implies only itself."""
@@ -75,9 +79,69 @@ def implies(label: str, text: str) -> bool:
     return any(s in wanted or wanted & net.ancestors(s) for s in senses(label))
 
 
+# WordNet depth of the deepest common ancestor from which two things are rival subjects of a photo. Caltech-101 with
+# 97 labels (bench/relevance.py), share of 30 absent words with no match: depth 4 -> 90%, 5 -> 87%, 6 -> 73%; the
+# labels' own precision and recall do not move
+EXCLUSIVE_DEPTH = 4
+# a label with no ImageNet class of its own is a visual kind from this depth ("okapi" 15, "bonsai" 10; "pet" 9).
+# Caltech-101 (bench/relevance.py), absent words with no match, instant / trained labels: 10 -> 83% / 80%,
+# 8 -> 87% / 83% but "pet" would then rule out "kangaroo" on a tagged kangaroo's look-alikes
+VISUAL_DEPTH = 10
+WHOLE = "n00003553"  # WordNet's "whole, unit": objects, living things, artifacts
+
+
+@lru_cache(maxsize=65536)
+def excludes(label: str, text: str) -> bool:
+    """Whether a photo that is surely ``label`` is thereby unlikely to be ``text``: two things a photo shows as its
+    subject (``_things``: objects, organisms, artifacts) of different kinds, neither a kind of the other, whose
+    deepest common ancestor in WordNet is at depth EXCLUSIVE_DEPTH or more (dolphin / shark meet at 10, bicycle /
+    motorcycle at "wheeled vehicle", 7, cannon / tractor at "instrumentality", 5): the classifier's evidence for the
+    word is about the same subject the label names. A place, a scene, a time or a material ("sea", "garden",
+    "holiday", "snow") shares photos with anything, and a label that looks like a name ("Rex") or that WordNet does
+    not know ("zorblax", "Holiday 2023") excludes nothing: Rex may be a dog."""
+    if _looks_like_a_name(label) or not _visual_kind(label) or implies(label, text) or implies(text, label):
+        return False
+    net = wordnet()
+    ours, theirs = _things(label), _things(text)
+    if not ours or not theirs:
+        return False
+    deepest = -1
+    for a in ours:
+        up = net.ancestors(a) | {a}
+        for b in theirs:
+            for common in up & (net.ancestors(b) | {b}):
+                deepest = max(deepest, net.depth(common))
+    return deepest >= EXCLUSIVE_DEPTH
+
+
+def _things(text: str) -> list[str]:
+    """The senses of ``text`` that are things a photo shows as its subject (under WordNet's "whole, unit": objects,
+    organisms, artifacts), not places, scenes, times or materials ("sea", "garden", "holiday", "snow")."""
+    net = wordnet()
+    return [s for s in senses(text) if WHOLE in net.ancestors(s)]
+
+
+def _visual_kind(label: str) -> bool:
+    """Whether a label names a kind the classifier itself knows (ImageNet classes that are it or kinds of it:
+    "dalmatian", "sports car", "bird") or a kind as specific (WordNet depth VISUAL_DEPTH or more: "okapi"). Role and
+    occasion nouns WordNet files under a kind ("pet" under animal, "gift", "souvenir") name no look, and rule out
+    nothing: a pet may be a dog or a kangaroo."""
+    if np.any(class_affinity(label) >= OWN_AFFINITY):
+        return True
+    net = wordnet()
+    return any(net.depth(s) >= VISUAL_DEPTH for s in senses(label))
+
+
+def _looks_like_a_name(label: str) -> bool:
+    """"Rex", "Anna": capitalised, not shouting. WordNet may know the word ("rex": a king); the person meant a name."""
+    words = label.split()
+    return bool(words) and all(w[:1].isupper() and not w.isupper() for w in words)
+
+
 def combine(zero: np.ndarray, labels_inside: np.ndarray | None, label_part: np.ndarray | None) -> np.ndarray:
-    """Relevance from the untrained model's probability, the mass the person's labels take (``labels_inside``), and
-    the probability of the labels that imply the word (``label_part``): max(label part, zero * (1 - inside))."""
+    """Relevance from the untrained model's probability, the mass of the person's labels that exclude the word
+    (``labels_inside``, see ``excludes``), and the probability of the labels that imply it (``label_part``):
+    max(label part, zero * (1 - inside))."""
     out = np.asarray(zero, np.float32)
     if labels_inside is not None:
         out = out * np.clip(1.0 - labels_inside, 0.0, 1.0)

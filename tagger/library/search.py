@@ -227,13 +227,15 @@ class Library:
         table = self.table()
         _, best = self._photo_arrays()
         labels = self.label_scores()
-        inside = labels.inside if labels is not None else None
         per_part = []
         label_rank = None  # the labels' strength: unlike p, it still orders photos that are surely the label
         for part in parts:
             tagged_part = words.photos(part)
-            label_part = None
+            label_part = inside = None
             if labels is not None:
+                rivals = [j for j, t in enumerate(labels.labels) if relevance.excludes(t, part)]
+                if rivals:
+                    inside = np.exp(np.logaddexp.reduce(labels.log_probs[:, rivals], axis=1))
                 cols = [j for j, t in enumerate(labels.labels) if relevance.implies(t, part)]
                 if cols:
                     label_part = np.exp(np.logaddexp.reduce(labels.log_probs[:, cols], axis=1))

@@ -122,6 +122,8 @@ def _train_version(catalog: Catalog, engine, *, config: TrainConfig, progress: P
     previous = catalog.active_version()
     try:
         cleanup_abandoned(catalog)
+        if progress:
+            progress("preparing", 0, 1)
         data, _, classes, probs, counts = training_set(catalog, engine)
         e0 = unit(data.conse)
         zero = engine.label_set(data.label_texts).scores(e0, classes, probs)

@@ -163,7 +163,7 @@ def test_the_text_output_lists_the_match_then_weaker_results(library, capsys):
     capsys.readouterr()
     assert main(["search", "Rome", "--db", str(library["db"]), "--limit", "5"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "match 'Rome'" in lines[0] and "of 48 searched" in lines[0]
+    assert lines[0].startswith("1 photo matches 'Rome'") and "of 48 searched" in lines[0]
     assert str(library["rome"]) in lines[1] and "(tag)" in lines[1]
     assert lines[2] == "weaker results:" and len(lines) == 7
 

@@ -126,6 +126,18 @@ def test_the_taxonomy_probability_counts_only_kinds_of_the_word():
     assert top == pytest.approx([0.993, 0.007, 0.5], abs=1e-3)
 
 
+@pytest.mark.parametrize("label, word, rivals", [
+    ("dolphin", "shark", True), ("bicycle", "motorcycle", True), ("okapi", "zebra", True),
+    ("dalmatian", "dog", False),  # a kind of it
+    ("dog", "dalmatian", False),  # may be one
+    ("sea", "boat", False), ("garden", "flower", False),  # places and scenes share photos with anything
+    ("Rex", "dog", False), ("pet", "kangaroo", False),  # a name, a role: no look of their own
+    ("zorblax", "dog", False),
+])
+def test_a_label_rules_out_only_rival_kinds(label, word, rivals):
+    assert relevance.excludes(label, word) is rivals
+
+
 def test_labels_take_their_share_from_other_words():
     zero = np.array([0.9, 0.9], np.float32)
     out = relevance.combine(zero, np.array([0.95, 0.0], np.float32), None)
