@@ -147,3 +147,18 @@ def peak_rss_bytes() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def run_cli(*argv: str) -> str:
+    """Run ``tagger ARGV...`` in this process as a user would, returning what it printed; stop the bench if it fails."""
+    import contextlib
+    import io
+
+    from tagger.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(argv))
+    if code != 0:
+        raise SystemExit(f"tagger {' '.join(argv[:4])} ... failed ({code}): {out.getvalue()}")
+    return out.getvalue()

@@ -23,8 +23,6 @@ sidecars and imported by `tagger index`.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import random
 import shutil
@@ -38,6 +36,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._benchutil import run_cli as cli
+from tests.shared import lightroom_sidecar
 
 CALTECH = ROOT.parent / "shared" / "data" / "caltech101"
 PER_WORD = 10
@@ -61,35 +62,6 @@ TAGS = {
 # Caltech classes that meaning alone finds: searched before and after the tags, the tags must not hide them
 OTHER_WORDS = {"motorbike": "Motorbikes", "leopard": "Leopards", "dalmatian": "dalmatian", "sunflower": "sunflower",
                "helicopter": "helicopter", "grand piano": "grand_piano"}
-
-SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:lr="http://ns.adobe.com/lightroom/1.0/">
-   <dc:subject><rdf:Bag>{flat}</rdf:Bag></dc:subject>
-   <lr:hierarchicalSubject><rdf:Bag>{paths}</rdf:Bag></lr:hierarchicalSubject>
-  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>"""
-
-
-def cli(*argv: str) -> str:
-    from tagger.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(argv))
-    if code != 0:
-        raise SystemExit(f"tagger {' '.join(argv[:4])} ... failed ({code}): {out.getvalue()}")
-    return out.getvalue()
-
-
-def write_sidecar(photo: Path, keyword: str) -> None:
-    """What Lightroom leaves next to a photo: the path in lr:hierarchicalSubject, every level in dc:subject."""
-    flat = "".join(f"<rdf:li>{w}</rdf:li>" for w in keyword.split("|"))
-    paths = f"<rdf:li>{keyword}</rdf:li>" if "|" in keyword else ""
-    (photo.parent / (photo.name + ".xmp")).write_text(SIDECAR.format(flat=flat, paths=paths), encoding="utf-8")
-
 
 def draw(files: list[str], words: list[str], seed: int) -> dict[str, list[str]]:
     """For each word, PER_WORD photos from PER_WORD different classes, chosen at random; no photo for two words."""
@@ -156,7 +128,7 @@ def main() -> None:
         chosen = draw(files, list(KEYWORDS) + list(TAGS), args.seed)
         for word in KEYWORDS:
             for rel in chosen[word]:
-                write_sidecar(lib / rel, word)
+                lightroom_sidecar(lib / rel, word)
 
         t = time.perf_counter()
         cli("index", str(lib), "--db", str(db))

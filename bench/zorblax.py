@@ -19,8 +19,6 @@ Bars: (issue "retraining") the okapi folder labelled "zorblax" and trained on it
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import shutil
 import sys
@@ -31,18 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._benchutil import run_cli as cli
+
 CALTECH = ROOT.parent / "shared" / "data" / "caltech101"
-
-
-def cli(*argv: str) -> str:
-    from tagger.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(list(argv))
-    if code != 0:
-        raise SystemExit(f"tagger {' '.join(argv)} failed ({code}): {out.getvalue()}")
-    return out.getvalue()
 
 
 def precision(db: Path, word: str, folder: Path, k: int = 10) -> float:

@@ -31,3 +31,35 @@ def caltech_files(folder: str, n: int) -> list[Path]:
     if len(files) < n:
         pytest.skip(f"shared Caltech-101 data not available at {CALTECH}")
     return files
+
+
+LIGHTROOM_SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/">
+   <dc:subject><rdf:Bag>{flat}</rdf:Bag></dc:subject>
+   <lr:hierarchicalSubject><rdf:Bag>{paths}</rdf:Bag></lr:hierarchicalSubject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>"""
+
+
+def lightroom_sidecar(photo: Path, *keywords: str) -> None:
+    """What Lightroom writes next to a photo (``photo.jpg.xmp``): each hierarchical keyword's path in
+    lr:hierarchicalSubject, every level of every keyword in dc:subject."""
+    flat = list(dict.fromkeys(part for k in keywords for part in k.split("|")))
+    (photo.parent / (photo.name + ".xmp")).write_text(LIGHTROOM_SIDECAR.format(
+        flat="".join(f"<rdf:li>{w}</rdf:li>" for w in flat),
+        paths="".join(f"<rdf:li>{k}</rdf:li>" for k in keywords if "|" in k)), encoding="utf-8")
+
+
+def cli_json(capsys, *argv: str) -> object:
+    """Run ``tagger ARGV...`` (with ``--json``) in-process; its exit must be 0; what it printed, parsed."""
+    import json
+
+    from tagger.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return json.loads(out)

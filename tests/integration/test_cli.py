@@ -8,20 +8,14 @@ import shutil
 from pathlib import Path
 
 from tagger.cli import main
+from tests.shared import cli_json
 
 # ------------------------------------------------------------------ the CLI's JSON shapes
 
 
-def _run(capsys, *argv) -> object:
-    code = main(list(argv))
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return json.loads(out)
-
-
 def test_search_json(caltech_catalog, capsys):
     db = str(caltech_catalog)
-    hits = _run(capsys, "search", "kangaroo", "--db", db, "--limit", "3", "--json")
+    hits = cli_json(capsys, "search", "kangaroo", "--db", db, "--limit", "3", "--json")
     assert isinstance(hits, list) and len(hits) == 3
     for h in hits:
         assert set(h) >= {"path", "score"} and Path(h["path"]).is_absolute() and Path(h["path"]).exists()
@@ -30,7 +24,7 @@ def test_search_json(caltech_catalog, capsys):
 
 def test_status_json(caltech_catalog, capsys):
     db = str(caltech_catalog)
-    status = _run(capsys, "--db", db, "status", "--json")
+    status = cli_json(capsys, "--db", db, "status", "--json")
     assert {k: status[k] for k in ("indexed", "failed", "gone")} == {"indexed": 48, "failed": 0, "gone": 0}
     assert status["provider"] == "CPUExecutionProvider" and status["model"]
     assert isinstance(status["failures"], list)
@@ -41,18 +35,18 @@ def test_tags_and_tag_json(caltech_catalog, capsys, caltech_library):
     photo = sorted((caltech_library / "pizza").glob("*.jpg"))[0]
     assert main(["tag", str(photo), "--add", "dinner", "--db", db]) == 0
     capsys.readouterr()
-    cloud = _run(capsys, "tags", str(photo), "--db", db, "--json")
+    cloud = cli_json(capsys, "tags", str(photo), "--db", db, "--json")
     assert cloud["photos"] == 1 and cloud["user_tags"] == [{"tag": "dinner", "photos": 1}]
     assert cloud["tags"] and all(set(t) == {"tag", "weight"} for t in cloud["tags"])
     assert "pizza" in [t["tag"] for t in cloud["tags"]][:3]
-    folder = _run(capsys, "tags", str(caltech_library / "pizza"), "--db", db, "--json")
+    folder = cli_json(capsys, "tags", str(caltech_library / "pizza"), "--db", db, "--json")
     assert folder["photos"] == 6
     assert main(["tag", str(photo), "--remove", "dinner", "--db", db]) == 0
 
 
 def test_index_json_and_errors(tmp_path, capsys, caltech_library):
     db = str(tmp_path / "c.db")
-    summary = _run(capsys, "index", str(caltech_library / "okapi"), "--db", db, "--json")
+    summary = cli_json(capsys, "index", str(caltech_library / "okapi"), "--db", db, "--json")
     assert summary["indexed"] == 6 and summary["counts"] == {"indexed": 6, "failed": 0, "gone": 0}
     assert main(["index", str(tmp_path / "missing"), "--db", db]) == 2
     assert "not a folder" in capsys.readouterr().err

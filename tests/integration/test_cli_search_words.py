@@ -16,25 +16,7 @@ from pathlib import Path
 import pytest
 
 from tagger.cli import main
-
-SIDECAR = """<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000">
- <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"
-    xmlns:lr="http://ns.adobe.com/lightroom/1.0/">
-   <dc:subject><rdf:Bag>{flat}</rdf:Bag></dc:subject>
-   <lr:hierarchicalSubject><rdf:Bag>{paths}</rdf:Bag></lr:hierarchicalSubject>
-  </rdf:Description>
- </rdf:RDF>
-</x:xmpmeta>"""
-
-
-def _lightroom_sidecar(photo: Path, *keywords: str) -> None:
-    """What Lightroom writes next to a photo: each keyword's path in lr:hierarchicalSubject, every level in
-    dc:subject."""
-    flat = list(dict.fromkeys(part for k in keywords for part in k.split("|")))
-    (photo.parent / (photo.name + ".xmp")).write_text(SIDECAR.format(
-        flat="".join(f"<rdf:li>{w}</rdf:li>" for w in flat),
-        paths="".join(f"<rdf:li>{k}</rdf:li>" for k in keywords if "|" in k)), encoding="utf-8")
+from tests.shared import lightroom_sidecar
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +27,8 @@ def library(tmp_path_factory, caltech_library, engine) -> dict[str, Path | str]:
     shutil.copytree(caltech_library, root)
     first = {folder: sorted((root / folder).glob("*.jpg"))[0]
              for folder in ("airplanes", "sunflower", "ketch", "okapi")}
-    _lightroom_sidecar(first["airplanes"], "Places|Italy|Rome", "Holidays")
-    _lightroom_sidecar(first["sunflower"], "Café")
+    lightroom_sidecar(first["airplanes"], "Places|Italy|Rome", "Holidays")
+    lightroom_sidecar(first["sunflower"], "Café")
     db = str(tmp_path_factory.mktemp("words_db") / "catalog.db")
     assert main(["index", str(root), "--db", db]) == 0
     assert main(["tag", str(first["ketch"]), "--add", "Rex", "--add", "pet", "--db", db]) == 0

@@ -4,7 +4,6 @@ refused by name with nothing changed."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from PIL import Image
 from tagger.cli import main
 from tagger.library.catalog import Catalog, PhotoRecord
 from tagger.library.keywords import find_sidecars, read_sidecar
+from tests.shared import cli_json
 
 NAMES = ["a.jpg", "b.jpg", "trip/c.jpg", "trip/day2/d.jpg", "other/e.jpg"]
 
@@ -45,23 +45,16 @@ def _tags(db: str, root: Path) -> dict[str, list[str]]:
     return {name: tags[pid] for name, pid in ids.items() if pid in tags}
 
 
-def _json(capsys, *argv) -> dict:
-    code = main(list(argv))
-    out = capsys.readouterr().out
-    assert code == 0, out
-    return json.loads(out)
-
-
 def test_two_photos_and_a_folder_in_one_call(library, capsys):
     root, db = library
-    out = _json(capsys, "tag", str(root / "a.jpg"), str(root / "b.jpg"), str(root / "trip"),
+    out = cli_json(capsys, "tag", str(root / "a.jpg"), str(root / "b.jpg"), str(root / "trip"),
                 "--add", "beach", "--add", "  sea   side ", "--db", db, "--json")
     assert out["photos"] == 4 and out["added"] == {"beach": 4, "sea side": 4} and out["tags_added"] == 8
     assert out["removed"] == {} and out["photos_changed"] == 4
     assert _tags(db, root) == {n: ["beach", "sea side"] for n in NAMES[:4]}  # the folder recursively; e untouched
 
     # counts are real: a tag a photo already has is not counted again
-    out = _json(capsys, "tag", str(root), "--add", "beach", "--remove", "sea side", "--db", db, "--json")
+    out = cli_json(capsys, "tag", str(root), "--add", "beach", "--remove", "sea side", "--db", db, "--json")
     assert out["photos"] == 5 and out["added"] == {"beach": 1} and out["removed"] == {"sea side": 4}
 
     assert main(["tag", str(root / "trip"), "--remove", "beach", "--db", db]) == 0
