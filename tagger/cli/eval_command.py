@@ -65,7 +65,8 @@ def _label_model_line(lm: dict[str, Any]) -> str:
     mix, gate = lm["mix"], lm["gate"]
     cv = f", held-out accuracy {lm['cv_accuracy']:.3f}" if lm.get("cv_accuracy") is not None else ""
     line = (f"label model: linear {mix['linear']} (C {mix['C']}), prior {mix['prior']}, cache {mix['cache']} "
-            f"(beta {mix['beta']}), temperature {lm['temperature']:.3g}; {lm['source']}{cv}; {lm['seconds']:.1f} s")
+            f"(beta {mix['beta']}), library {lm.get('library_photos', 0)} photos, temperature "
+            f"{lm['temperature']:.3g}; {lm['source']}{cv}; {lm['seconds']:.1f} s")
     if not gate["source"].startswith("closed"):
         h = f", validation H {gate['validation_H']:.3f}" if gate.get("validation_H") is not None else ""
         line += (f"\ngate: scale {gate['scale']}, threshold {gate['threshold']}, unseen temperature "

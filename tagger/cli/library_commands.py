@@ -62,8 +62,10 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
 
 
 def cmd_search(args, progress) -> int:
-    if not args.text.strip() and not args.tag:
-        raise UsageError("say what to look for: `tagger search TEXT`, or `tagger search --tag WORD`")
+    if not args.text.strip() and not args.tag:  # blank text finds nothing; it is not a mistake worth exit 2
+        progress.close()
+        print("[]" if args.json else "nothing to search for: give some words, or --tag WORD")
+        return 0
     lib = open_library(args, progress)
     result = lib.find(args.text, args.limit, args.folder, args.tag)
     progress.close()

@@ -24,9 +24,9 @@ import numpy as np
 from tagger.engine.label_scorer import (
     DEFAULT_MIX,
     DEFAULT_TEMPERATURE,
-    FeatureMap,
     LabelModel,
     OpenSet,
+    feature_map,
     leave_one_out_logits,
     logsumexp,
     prototypes,
@@ -96,27 +96,34 @@ def training_rows(labels: list[tuple[str, list[int]]], ids: np.ndarray,
     return np.concatenate(rows).astype(np.int64), np.concatenate(y).astype(np.int64)
 
 
-def label_lines(logits: np.ndarray, own_loo: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def label_lines(logits: np.ndarray, own_loo: np.ndarray, rows: np.ndarray,
+                y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """((L,) line, (L,) spread) of each label's gate, on its logit.
 
     The line is the higher of two: the MEMBER_QUANTILE of the label's photos' leave-one-out logits (each scored by a
-    prototype without itself: what a new photo of the label looks like), and the library's typical logit for the
-    label plus LIBRARY_MARGIN robust deviations (median + k * 1.4826 MAD over every photo: a label that covers less
-    than half the library leaves its median and MAD to the photos it is not). The second is what keeps a tag put on
-    a few unrelated photos ("2019", "to print") from claiming the library: their leave-one-out logits are no higher
-    than any photo's, so only photos far above the library's own level match. ``logits`` (N, L) every photo's,
-    ``own_loo`` (n,) each labelled photo's leave-one-out logit for its own label ``y`` (n,)."""
+    prototype without itself: what a new photo of the label looks like), and the typical logit of the photos that do
+    NOT carry the label plus LIBRARY_MARGIN robust deviations (median + k * 1.4826 MAD: robust to the label's
+    unlabelled look-alikes among them, as long as they are fewer than half). The second is what keeps a tag put on a
+    few unrelated photos ("2019", "to print") from claiming the library: their leave-one-out logits are no higher than
+    any photo's, so only photos far above the library's own level match. ``logits`` (N, L) every photo's; ``own_loo``
+    (n,) each labelled photo's leave-one-out logit for its own label ``y`` (n,); ``rows`` (n,) its row in ``logits``."""
     n_labels = logits.shape[1]
-    median = np.median(logits, axis=0)
-    mad = 1.4826 * np.median(np.abs(logits - median), axis=0) + 1e-6
-    line = median + LIBRARY_MARGIN * mad
-    spread = mad.copy()
+    line = np.zeros(n_labels, np.float32)
+    spread = np.zeros(n_labels, np.float32)
+    others = np.ones(len(logits), bool)
     for j in range(n_labels):
-        own = own_loo[y == j]
+        mine = y == j
+        others[:] = True
+        others[rows[mine]] = False
+        column = logits[others, j] if others.any() else logits[:, j]
+        median = float(np.median(column))
+        mad = 1.4826 * float(np.median(np.abs(column - median))) + 1e-6
+        line[j], spread[j] = median + LIBRARY_MARGIN * mad, mad
+        own = own_loo[mine]
         if len(own):
             line[j] = max(line[j], float(np.quantile(own, MEMBER_QUANTILE)))
             spread[j] = max(spread[j], float(own.std()))
-    return line.astype(np.float32), spread.astype(np.float32)
+    return line, spread
 
 
 def gated_log_probabilities(logits: np.ndarray, line: np.ndarray,
@@ -161,17 +168,16 @@ def instant_scores(words: UserWords, ids: np.ndarray, features: np.ndarray, prio
         hi = min(lo + chunk, len(ids))
         logits[lo:hi] = model.logits(features[lo:hi].astype(np.float32), prior[lo:hi]) / model.temperature
     loo = leave_one_out_logits(model, x, y, prior[rows]) / model.temperature
-    line, spread = label_lines(logits, loo[np.arange(len(y)), y], y)
+    line, spread = label_lines(logits, loo[np.arange(len(y)), y], rows, y)
     log_probs, strength = gated_log_probabilities(logits, line, spread)
     return LabelScores(texts, log_probs, strength, source)
 
 
 def library_prototype_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_labels: int,
                             library: np.ndarray) -> LabelModel:
-    """The instant label model: prototypes + the zero-shot prior (``DEFAULT_MIX``), on features centred and scaled
-    by the LIBRARY's statistics. The labelled photos' own would do for many labels, but centring one label's photos
-    on their own mean leaves nothing of what they share (three okapis come out at cosine -0.5 to each other)."""
-    fmap = FeatureMap.of(library)
+    """The instant label model: prototypes + the zero-shot prior (``DEFAULT_MIX``, no refinement on the library), on
+    the features as a fit maps them (``feature_map``: the library's statistics when the labels are few)."""
+    fmap = feature_map(features, y, library)
     u = unit(fmap.apply(features))
     mix = dataclasses.replace(DEFAULT_MIX, library=0.0) if hasattr(DEFAULT_MIX, "library") else DEFAULT_MIX
     return LabelModel(fmap, prototypes(u, y, n_labels), u, np.asarray(y, np.int64), None, None, mix,

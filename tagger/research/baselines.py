@@ -7,6 +7,11 @@
   the label model's (``tagger.training.label_model.fit_logistic``).
 
 Both are closed-set classifiers: they score the trained labels only.
+
+Beside them, to show where the label model's use of the unlabelled library pays (not baselines of the issue: they see
+the library): ``library_nearest_class_mean``, nearest-class-mean on the label model's feature map (square root, unit
+length, standardised) with the library's statistics (SimpleShot's centring by the base data), or with the prototypes
+refined on the library as the label model's are.
 """
 
 from __future__ import annotations
@@ -33,6 +38,22 @@ def nearest_class_mean(train: np.ndarray, y: np.ndarray, test: np.ndarray, n_lab
     sums = np.zeros((n_labels, train.shape[1]), np.float32)
     np.add.at(sums, np.asarray(y, np.int64), unit(train))
     return unit(test) @ unit(sums).T
+
+
+def library_nearest_class_mean(train: np.ndarray, y: np.ndarray, test: np.ndarray, n_labels: int,
+                               library: np.ndarray, *, refine: bool = False) -> np.ndarray:
+    """(n, L) cosine to each label's prototype on features mapped by the label model's ``FeatureMap``.
+
+    Without ``refine``: the map's statistics are those of ``library`` (every photo, unlabelled) instead of the
+    training photos' (library centring). With ``refine``: the label model's prototype part itself, the map of the
+    training photos and the prototypes refined on the library (``library_prototypes``)."""
+    from tagger.engine.label_scorer import FeatureMap, library_prototypes, library_sample
+
+    sample = library_sample(np.asarray(library, np.float32))
+    fmap = FeatureMap.of(train if refine else sample)
+    u_train, u_test = unit(fmap.apply(train)), unit(fmap.apply(test))
+    u_library = unit(fmap.apply(sample)) if refine else u_train[:0]
+    return u_test @ unit(library_prototypes(u_train, np.asarray(y, np.int64), n_labels, u_library)).T
 
 
 def logistic_regression(train: np.ndarray, y: np.ndarray, test: np.ndarray, n_labels: int, *, c: float = 1.0,

@@ -8,6 +8,10 @@ residual head mixed with the zero-training expert, ``tagger.training.trainer`` a
 baselines (nearest-class-mean, logistic regression: ``tagger.research.baselines``), the seed recipes and the untrained
 model. Nothing is tuned on the evaluated photos; nothing is written except the feature cache.
 
+The label scorer is given every photo of the run (training list and evaluated photos, unlabelled) as its library, as
+the app gives it the catalog; the baselines of the issue see the labelled photos only, and two nearest-class-mean rows
+with the library (its statistics; the label model's refined prototypes) show where the library's gain comes from.
+
 ``--shots K --draws N`` repeats the protocol on N seeded draws of K training photos per label and reports the mean and
 spread of each figure: how the scorers compare at every amount of data.
 """
@@ -251,7 +255,7 @@ def _mean_and_spread(summaries: list[dict[str, Any]]) -> dict[str, Any]:
 def _score(run: _Run, train_rows: np.ndarray, seed: int, baselines: bool, progress,
            keep_scores: bool = False) -> dict[str, Any]:
     """Every method fitted on ``train_rows`` and scored on the evaluated photos."""
-    from tagger.research.baselines import logistic_regression, nearest_class_mean
+    from tagger.research.baselines import library_nearest_class_mean, logistic_regression, nearest_class_mean
 
     photos = replace(run.photos, train_rows=np.asarray(train_rows))
     trained = run.candidates.trained
@@ -267,12 +271,17 @@ def _score(run: _Run, train_rows: np.ndarray, seed: int, baselines: bool, progre
 
     if progress:
         progress("fitting the label model", 0, 1)
-    open_set = fit_open_set(features[train_rows], y, s0[train_rows], trained, seed=seed, progress=progress)
+    # the library: every photo of the run, the evaluated ones too, unlabelled (the app's situation: it learns from
+    # the labelled folders with every photo of the catalog at hand, and scores those photos)
+    library = features
+    open_set = fit_open_set(features[train_rows], y, s0[train_rows], trained, seed=seed, progress=progress,
+                            library=library)
     scores = open_set.scores(features[test], s0[test])
     model = open_set.model
     methods: dict[str, dict[str, Any]] = {
-        "tagger": summary.summarise(scores, "label model: prototypes + Tip-Adapter cache + linear classifier + "
-                                            "zero-shot prior, mix cross-validated on the training photos"
+        "tagger": summary.summarise(scores, "label model: prototypes (refined on the unlabelled library) + "
+                                            "Tip-Adapter cache + linear classifier + zero-shot prior, mix "
+                                            "cross-validated on the training photos"
                                     + ("; untrained words by the zero-shot scorer behind a calibrated gate"
                                        if not trained.all() else "")),
         "zero_training": summary.summarise(s0[test], "the default model before training (ConSE + WordNet + CSLS)"),
@@ -290,6 +299,12 @@ def _score(run: _Run, train_rows: np.ndarray, seed: int, baselines: bool, progre
     methods["ncm_standardised"] = summary.summarise(
         closed(nearest_class_mean(features[train_rows], y, features[test], n, standardise=True)),
         "nearest-class-mean on standardised, then L2-normalised features")
+    methods["ncm_library_map"] = summary.summarise(
+        closed(library_nearest_class_mean(features[train_rows], y, features[test], n, library)),
+        "nearest-class-mean on the label model's feature map with the library's statistics (library centring)")
+    methods["ncm_library_refined"] = summary.summarise(
+        closed(library_nearest_class_mean(features[train_rows], y, features[test], n, library, refine=True)),
+        "nearest-class-mean with the label model's prototypes refined on the unlabelled library")
     methods["logistic_regression"] = summary.summarise(
         closed(logistic_regression(features[train_rows], y, features[test], n, seed=seed)),
         "multinomial logistic regression, L2 (C = 1), standardised features")

@@ -14,6 +14,12 @@ transform that helps every few-shot classifier on pooled activations). The weigh
 classifier's L2 strength are chosen by stratified cross-validation on the training photos alone; with a single photo
 of a label there is nothing to hold out, and measured defaults are used (``DEFAULT_MIX``).
 
+Given the library (``library=``: every photo's features, labelled or not, which the catalog always has), the
+prototypes may also be refined on the unlabelled photos (``library_prototypes``: transductive soft k-means with a
+floor that keeps photos of no trained label out); whether they are is one more choice of the cross-validation, and,
+with untrained words among the candidates, of the pseudo-GZSL too. With three photos a label this is most of what the
+label model gains over nearest-class-mean (docs/research.md).
+
 Untrained words must stay findable (``OpenSet``): a photo's scores are log-probabilities of one model, a gate says how
 likely the photo is one of the trained labels (from the energy of the trained classifier, which is high on what
 resembles the training photos), the trained labels share that mass by the classifier and every other word shares the
@@ -24,19 +30,23 @@ some trained labels play unseen, and the gate that gives the best harmonic mean 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from tagger.engine.label_scorer import (
     DEFAULT_MIX,
     DEFAULT_TEMPERATURE,
-    FeatureMap,
     Gate,
     LabelModel,
     Mix,
     OpenSet,
     cache_scores,
+    feature_map,
+    library_prototypes,
+    library_sample,
     log_softmax,
     logsumexp,
     prototype_model,
@@ -55,6 +65,9 @@ PRIOR_GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 2.0, 5.0)
 CACHE_GRID = (0.0, 0.1, 0.3)  # weight of the cache's mean affinity
 BETA_GRID = (5.0, 10.0)  # cache sharpness
 C_GRID = (0.3, 1.0, 3.0)  # inverse L2 strength of the classifier (scikit-learn's convention: sum of losses + |W|^2/2C)
+# weight of the library's confidently assigned photos in the prototypes (``library_prototypes``): 0 = the labelled
+# photos alone; tried only when a library is given
+LIBRARY_GRID = (0.0, 1.0)
 TEMPERATURES = tuple(float(t) for t in np.geomspace(0.003, 3.0, 46))
 FOLDS = 3
 LBFGS_ITERATIONS = 200
@@ -63,14 +76,25 @@ LIKELIHOOD_SAMPLE = 1500  # held-out photos the log-likelihood is measured on (s
 
 def fit_label_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_labels: int | None = None, *,
                     seed: int = 0, mix: Mix | None = None, folds: int = FOLDS,
-                    should_stop: Callable[[], bool] | None = None) -> LabelModel:
+                    should_stop: Callable[[], bool] | None = None, library: np.ndarray | None = None) -> LabelModel:
     """Fit on ``features`` (N, F) raw backbone features, ``y`` (N,) label indices, ``prior`` (N, L) zero-shot scores.
+
+    ``library`` (M, F): the raw features of every photo of the library, labelled or not (the catalog has them all),
+    the photos to be scored among them: the prototypes may be refined on it (``library_prototypes``; whether they
+    are is chosen by the cross-validation, on held-out photos that are in the library, unlabelled, as those to be
+    scored are; with one photo a label, they are). None: the labelled photos alone, as before.
 
     ``mix`` fixes the hyper-parameters (no cross-validation; the calibration's pseudo-splits reuse the main model's);
     otherwise they are chosen by ``folds``-fold stratified cross-validation when some label has two photos or more,
     else ``DEFAULT_MIX``. Deterministic for a given ``seed``."""
-    import time
+    return _fit(features, y, prior, n_labels, seed=seed, mix=mix, folds=folds, should_stop=should_stop,
+                library=library)[0]
 
+
+def _fit(features, y, prior, n_labels, *, seed, mix, folds, should_stop,
+         library) -> tuple[LabelModel, Callable[[], LabelModel] | None]:
+    """``fit_label_model``, and when the model it chose refines on the library, how to build the best one that does
+    not (lazily: only the open set asks, ``fit_open_set``)."""
     from tagger.training.trainer import single_threaded_torch
 
     start = time.perf_counter()
@@ -82,11 +106,16 @@ def fit_label_model(features: np.ndarray, y: np.ndarray, prior: np.ndarray, n_la
     with single_threaded_torch():
         if mix is not None or fold_of.max() < 1:
             source = "given" if mix is not None else "default (one photo a label: nothing to hold out)"
-            model = _fit_all(features, y, prior, n_labels, mix or DEFAULT_MIX, DEFAULT_TEMPERATURE, source, seed)
+            mix = mix or DEFAULT_MIX
+            model = _fit_all(features, y, prior, n_labels, mix, DEFAULT_TEMPERATURE, source, seed, library)
+
+            def plain() -> LabelModel:
+                return _fit_all(features, y, prior, n_labels, replace(mix, library=0.0), DEFAULT_TEMPERATURE,
+                                source, seed, None)
         else:
-            model = _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop)
+            model, plain = _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop, library)
     model.seconds = time.perf_counter() - start
-    return model
+    return model, (plain if model.library_photos else None)
 
 
 # ---------------------------------------------------------------------------- cross-validation
@@ -106,18 +135,21 @@ def stratified_folds(y: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return out
 
 
-def _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop) -> LabelModel:
-    """Held-out parts for every photo that has a fold, every mix of the grid scored on them, the best refitted.
+def _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_stop,
+                         library) -> tuple[LabelModel, Callable[[], LabelModel]]:
+    """Held-out parts for every photo that has a fold, every mix of the grid scored on them, the best refitted; and
+    how to refit the best of the mixes that do not refine on the library.
 
     The best mix by the one-standard-error rule: among the mixes whose held-out accuracy is within one standard error
     of the best, the one with the best held-out log-likelihood (at its own best temperature). With a few hundred
     held-out photos, accuracy alone picks noise among hundreds of mixes (measured: 0.005 hit@1 lost at 3 shots); the
     likelihood is smoother, and with thousands of photos the accuracy band narrows to what accuracy can resolve."""
     held = np.flatnonzero(fold_of >= 0)
-    oof = _held_out(features, y, n_labels, fold_of, seed, should_stop)
+    oof = _held_out(features, y, n_labels, fold_of, seed, should_stop, library)
     truth = y[held]
     sample = np.sort(np.random.default_rng(seed).permutation(len(held))[:LIKELIHOOD_SAMPLE])
-    base = {p: oof["proto"][held] + p * prior[held] for p in PRIOR_GRID}
+    libraries = LIBRARY_GRID if library is not None else (0.0,)
+    base = {(lw, p): oof[_proto_key(lw)][held] + p * prior[held] for lw in libraries for p in PRIOR_GRID}
     caches = [(0.0, BETA_GRID[0])] + [(w, beta) for beta in BETA_GRID for w in CACHE_GRID if w]
     linears = [(0.0, C_GRID[0])] + [(w, c) for c in C_GRID for w in LINEAR_GRID if w]
     grid: list[dict] = []
@@ -125,46 +157,70 @@ def _fit_cross_validated(features, y, prior, n_labels, fold_of, seed, should_sto
         lin = linear * oof[f"linear{c}"][held] if linear else 0.0
         for cache, beta in caches:
             cached = cache * oof[f"cache{beta}"][held] if cache else 0.0
-            for prior_w in PRIOR_GRID:
-                z = base[prior_w] + cached + lin
-                grid.append({**Mix(linear, prior_w, cache, beta, c).to_json(),
-                             "accuracy": float((z.argmax(1) == truth).mean()),
-                             "log_likelihood": _best_log_likelihood(z[sample], truth[sample])})
-    top = max(g["accuracy"] for g in grid)
-    band = top - math.sqrt(top * (1 - top) / len(held))
-    chosen = max((g for g in grid if g["accuracy"] >= band - 1e-12), key=lambda g: g["log_likelihood"])
-    best = Mix(chosen["linear"], chosen["prior"], chosen["cache"], chosen["beta"], chosen["C"])
-    z = _mix_held_out(oof, prior, best)[held]
-    temperature = fit_temperature(z, truth)
-    n_folds = int(fold_of.max()) + 1
-    model = _fit_all(features, y, prior, n_labels, best, temperature,
-                     f"cross-validation ({n_folds} folds, {len(held)} held-out photos)", seed)
-    model.cv_accuracy, model.grid = chosen["accuracy"], grid
-    energies = logsumexp(z / temperature)
-    model.reference_energy = (float(energies.mean()), float(energies.std() + 1e-6))
-    return model
+            for (library_w, prior_w), proto in base.items():
+                z = proto + cached + lin
+                grid.append({**Mix(linear, prior_w, cache, beta, c, library_w).to_json(),
+                             "accuracy": float((z.argmax(1) == truth).mean()), "log_likelihood": None})
+    source = f"cross-validation ({int(fold_of.max()) + 1} folds, {len(held)} held-out photos)"
+
+    def likelihood(g: dict) -> float:
+        """Measured only for the mixes in a band (the slow part of the grid; None on the others)."""
+        if g["log_likelihood"] is None:
+            z = _mix_held_out(oof, prior, _mix_of(g), held)
+            g["log_likelihood"] = _best_log_likelihood(z[sample], truth[sample])
+        return g["log_likelihood"]
+
+    def refit(candidates: list[dict]) -> LabelModel:
+        top = max(g["accuracy"] for g in candidates)
+        band = top - math.sqrt(top * (1 - top) / len(held))
+        chosen = max((g for g in candidates if g["accuracy"] >= band - 1e-12), key=likelihood)
+        best = _mix_of(chosen)
+        z = _mix_held_out(oof, prior, best, held)
+        temperature = fit_temperature(z, truth)
+        model = _fit_all(features, y, prior, n_labels, best, temperature, source, seed, library)
+        model.cv_accuracy, model.grid = chosen["accuracy"], grid
+        energies = logsumexp(z / temperature)
+        model.reference_energy = (float(energies.mean()), float(energies.std() + 1e-6))
+        return model
+
+    return refit(grid), lambda: refit([g for g in grid if not g["library"]])
 
 
 def _best_log_likelihood(z: np.ndarray, truth: np.ndarray) -> float:
     """Mean held-out log-likelihood of logits ``z`` at the best temperature of a coarse grid."""
-    rows = np.arange(len(truth))
-    return max(float(log_softmax(z / t)[rows, truth].mean()) for t in TEMPERATURES[::4])
+    z = np.asarray(z, np.float32)
+    own = z[np.arange(len(truth)), truth]
+    top = z.max(1)
+    shifted, gap = z - top[:, None], own - top  # float32 and only the truth's entry: the grid runs this 1,000s of times
+    return max(float((gap / t - np.log(np.exp(shifted / t).sum(1))).mean()) for t in TEMPERATURES[::4])
 
 
-def _held_out(features, y, n_labels, fold_of, seed, should_stop) -> dict[str, np.ndarray]:
-    """Every part of the model for every photo, from a model fitted without that photo's fold: prototype cosines,
-    cache scores per beta, linear logits per C (rows of photos never held out stay zero)."""
+def _proto_key(library_weight: float) -> str:
+    return f"proto{library_weight}" if library_weight else "proto"
+
+
+def _held_out(features, y, n_labels, fold_of, seed, should_stop, library) -> dict[str, np.ndarray]:
+    """Every part of the model for every photo, from a model fitted without that photo's fold: prototype cosines
+    (also refined on the library, when one is given, at every weight of LIBRARY_GRID: the held-out photos are in the
+    library, unlabelled, as the photos the model will score are), cache scores per beta, linear logits per C (rows
+    of photos never held out stay zero)."""
     out = {"proto": np.zeros((len(y), n_labels), np.float32)}
+    weights = [w for w in LIBRARY_GRID if w] if library is not None else []
+    out.update({_proto_key(w): np.zeros((len(y), n_labels), np.float32) for w in weights})
     out.update({f"cache{beta}": np.zeros((len(y), n_labels), np.float32) for beta in BETA_GRID})
     out.update({f"linear{c}": np.zeros((len(y), n_labels), np.float32) for c in C_GRID})
+    library = None if library is None else library_sample(library)
     for fold in range(int(fold_of.max()) + 1):
         if should_stop is not None and should_stop():
             raise Cancelled()
         test, train = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
-        fmap = FeatureMap.of(features[train])
+        fmap = feature_map(features[train], y[train], library)
+        u_library = None if library is None else unit(fmap.apply(library))
         x_train, x_test = fmap.apply(features[train]), fmap.apply(features[test])
         u_train, u_test = unit(x_train), unit(x_test)
         out["proto"][test] = u_test @ prototypes(u_train, y[train], n_labels).T
+        for w in weights:
+            out[_proto_key(w)][test] = u_test @ unit(library_prototypes(u_train, y[train], n_labels, u_library, w)).T
         cos = u_test @ u_train.T
         for beta in BETA_GRID:
             out[f"cache{beta}"][test] = cache_scores(cos, y[train], n_labels, beta)
@@ -176,28 +232,34 @@ def _held_out(features, y, n_labels, fold_of, seed, should_stop) -> dict[str, np
     return out
 
 
-def _mix_held_out(oof: dict[str, np.ndarray], prior: np.ndarray, mix: Mix) -> np.ndarray:
-    z = oof["proto"] + mix.prior * prior
+def _mix_held_out(oof: dict[str, np.ndarray], prior: np.ndarray, mix: Mix, rows: np.ndarray) -> np.ndarray:
+    """The held-out logits of ``mix`` for ``rows``, in the order the grid adds them up (the same floats)."""
+    z = oof[_proto_key(mix.library)][rows] + mix.prior * prior[rows]
     if mix.cache:
-        z = z + mix.cache * oof[f"cache{mix.beta}"]
-    return z + mix.linear * oof[f"linear{mix.c}"] if mix.linear else z
+        z = z + mix.cache * oof[f"cache{mix.beta}"][rows]
+    return z + mix.linear * oof[f"linear{mix.c}"][rows] if mix.linear else z
+
+
+def _mix_of(g: dict) -> Mix:
+    return Mix(g["linear"], g["prior"], g["cache"], g["beta"], g["C"], g["library"])
 
 
 # ---------------------------------------------------------------------------- the parts
 
 
-def _fit_all(features, y, prior, n_labels, mix: Mix, temperature: float, source: str, seed: int) -> LabelModel:
+def _fit_all(features, y, prior, n_labels, mix: Mix, temperature: float, source: str, seed: int,
+             library: np.ndarray | None = None) -> LabelModel:
     """The model on every photo: the classifier (when the mix uses it) started from the prototypes, then the rest
     (``tagger.engine.label_scorer.prototype_model``)."""
     weight = bias = None
     if mix.linear:
-        fmap = FeatureMap.of(features)
+        fmap = feature_map(features, y, library)
         x = fmap.apply(features)
         protos = prototypes(unit(x), np.asarray(y, np.int64), n_labels)
         weight, bias = fit_logistic(x, y, n_labels, mix.c, init=(4.0 * protos, np.zeros(n_labels, np.float32)),
                                     seed=seed)
     return prototype_model(features, y, prior, n_labels, mix=mix, temperature=temperature, source=source,
-                           weight=weight, bias=bias)
+                           weight=weight, bias=bias, library=library)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, n_labels: int, c: float = 1.0, *,
@@ -252,19 +314,38 @@ MIN_LABELS_TO_CALIBRATE = 4
 def fit_open_set(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray, trained: np.ndarray, *,
                  seed: int = 0, repeats: int = 3, model: LabelModel | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> OpenSet:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 library: np.ndarray | None = None) -> OpenSet:
     """The label model (fitted here unless given) and its gate, calibrated on the training photos alone.
 
     ``features`` (N, F) and ``y`` (N,) the training photos and their label (index among the trained candidates, in
-    candidate order); ``zero_scores`` (N, C) their zero-shot scores for every candidate; ``trained`` (C,) bool."""
+    candidate order); ``zero_scores`` (N, C) their zero-shot scores for every candidate; ``trained`` (C,) bool;
+    ``library`` (M, F) every photo of the library, labelled or not (``fit_label_model``): it may hold photos of the
+    untrained words too, so the gate is calibrated with it in play as it will be used, and prototypes refined on it
+    are kept only if they also win the pseudo-GZSL (``calibrate_gate``'s H) against the best model without."""
     trained = np.asarray(trained, bool)
     cols = np.flatnonzero(trained)
+    plain = None
     if model is None:
-        model = fit_label_model(features, y, zero_scores[:, cols], len(cols), seed=seed, should_stop=should_stop)
+        model, plain = _fit(features, y, zero_scores[:, cols], len(cols), seed=seed, mix=None, folds=FOLDS,
+                            should_stop=should_stop, library=library)
     if trained.all():
         return OpenSet(model, trained, Gate(source="closed set: every candidate is trained"), None)
     gate = calibrate_gate(features, y, zero_scores, trained, model.mix, model.temperature, seed=seed,
-                          repeats=repeats, should_stop=should_stop, progress=progress)
+                          repeats=repeats, should_stop=should_stop, progress=progress, library=library)
+    if plain is not None:
+        # the cross-validation sees only trained labels' photos; whether refining on a library that holds photos of
+        # untrained words costs them is what the pseudo-GZSL measures: the refined model must win there too (where
+        # it cannot measure, too few labels or photos, the library is left out)
+        start = time.perf_counter()
+        alternative = plain()
+        plain_gate = calibrate_gate(features, y, zero_scores, trained, alternative.mix, alternative.temperature,
+                                    seed=seed, repeats=repeats, should_stop=should_stop, progress=progress,
+                                    library=library)
+        if not gate.harmonic_mean > plain_gate.harmonic_mean:
+            alternative.seconds = model.seconds + time.perf_counter() - start
+            alternative.source += "; prototypes refined on the library did worse on pseudo-GZSL: left unrefined"
+            model, gate = alternative, plain_gate
     synth = synthesised_prototypes(model, zero_scores[:, ~trained], y) if gate.synth_weight else None
     return OpenSet(model, trained, gate, synth)
 
@@ -272,7 +353,8 @@ def fit_open_set(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray, t
 def calibrate_gate(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray, trained: np.ndarray, mix: Mix,
                    temperature: float, *, seed: int = 0, repeats: int = 3,
                    should_stop: Callable[[], bool] | None = None,
-                   progress: Callable[[str, int, int], None] | None = None) -> Gate:
+                   progress: Callable[[str, int, int], None] | None = None,
+                   library: np.ndarray | None = None) -> Gate:
     """Choose the gate by pseudo generalized zero-shot H on the training photos: in each of ``repeats`` seeded
     splits 30% of the trained labels play unseen; a model with the main model's mix is fitted on most photos of the
     rest; their held-out photos (seen) and every photo of the pseudo-unseen labels (unseen) are scored with all
@@ -287,7 +369,7 @@ def calibrate_gate(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray,
             raise Cancelled()
         if progress:
             progress("calibrating the gate", r, repeats)
-        grid = _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed + 1000 + r)
+        grid = _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed + 1000 + r, library)
         if grid is not None:
             total, done = total + grid, done + 1
     if not done:
@@ -298,7 +380,7 @@ def calibrate_gate(features: np.ndarray, y: np.ndarray, zero_scores: np.ndarray,
                 f"pseudo-GZSL on training photos ({repeats} splits)", float(total[i, j, k, m]))
 
 
-def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed) -> np.ndarray | None:
+def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed, library) -> np.ndarray | None:
     """H over the whole gate grid for one split of the trained labels into pseudo-seen and pseudo-unseen; None when
     no pseudo-seen label has a photo to hold out."""
     rng = np.random.default_rng(seed)
@@ -316,7 +398,7 @@ def _pseudo_gzsl(features, y, zero_scores, trained, mix, temperature, seed) -> n
     pseudo_trained = np.zeros(len(trained), bool)
     pseudo_trained[cols[seen]] = True
     model = fit_label_model(features[fit_rows], new_index[y[fit_rows]], zero_scores[fit_rows][:, cols[seen]],
-                            len(seen), seed=seed, mix=mix)
+                            len(seen), seed=seed, mix=mix, library=library)
     eval_rows = np.concatenate([held_rows, np.flatnonzero(np.isin(y, unseen))])
     truth = cols[y[eval_rows]]
     is_seen = np.isin(y[eval_rows], seen)

@@ -121,11 +121,12 @@ def test_a_tag_filter_nobody_used_finds_nothing(library, capsys):
     assert "no photo matches 'okapi' and tag 'zorblax'" in capsys.readouterr().out
 
 
-def test_search_needs_text_or_a_tag(library, capsys):
+def test_search_without_text_or_a_tag_finds_nothing_and_says_why(library, capsys):
     capsys.readouterr()
-    assert main(["search", "--db", str(library["db"])]) == 2
-    err = capsys.readouterr().err
-    assert "--tag" in err and "Traceback" not in err
+    assert main(["search", "--db", str(library["db"])]) == 0
+    assert "--tag" in capsys.readouterr().out
+    assert main(["search", "   ", "--json", "--db", str(library["db"])]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
 
 
 # ------------------------------------------------------------------ what --json and the text output say

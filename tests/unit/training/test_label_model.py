@@ -185,3 +185,94 @@ def test_logistic_regression_reaches_the_optimum_of_its_objective():
 def test_no_photos_is_refused():
     with pytest.raises(ValueError):
         fit_label_model(np.zeros((0, DIM), np.float32), np.zeros(0, np.int64), np.zeros((0, 3), np.float32), 3)
+
+
+def _wide_world(seed: int = 0, n_labels: int = 40, dim: int = 256, spread: float = 1.5):
+    """Many labels, each a few percent of the library (as in a real one): non-negative features around random
+    directions, and weak zero-shot scores."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_labels, dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+
+    def photos(per_label: int):
+        y = np.repeat(np.arange(n_labels), per_label)
+        g = centres[y] + spread * rng.normal(size=(len(y), dim)) / np.sqrt(dim)
+        g /= np.linalg.norm(g, axis=1, keepdims=True)
+        zero = rng.normal(0, 0.1, (len(y), n_labels)).astype(np.float32)
+        zero[np.arange(len(y)), y] += 0.1
+        return (np.maximum(g, 0) ** 2).astype(np.float32), y, zero
+
+    return photos
+
+
+def test_the_library_is_a_choice_of_the_cross_validation():
+    """The library (every photo, none labelled, the ones to be scored among them): prototypes refined on it are one
+    more option the held-out photos judge, and what is chosen does no worse than the labelled photos alone."""
+    photos = _wide_world(0)
+    x, y, zero = photos(3)
+    library, y_library, zero_library = photos(20)
+    alone = fit_label_model(x, y, zero, 40, seed=0)
+    helped = fit_label_model(x, y, zero, 40, seed=0, library=library)
+    assert {g["library"] for g in helped.grid} == {0.0, 1.0} and {g["library"] for g in alone.grid} == {0.0}
+    assert alone.library_photos == 0
+    assert helped.library_photos == (len(library) if helped.mix.library else 0)
+    assert helped.summary()["library_photos"] == helped.library_photos
+    assert _accuracy(helped.logits(library, zero_library), y_library) >= \
+        _accuracy(alone.logits(library, zero_library), y_library) - 0.01
+
+
+def test_one_photo_a_label_refines_on_the_library_by_default():
+    photos = _wide_world(0)
+    x, y, zero = photos(1)
+    library, y_library, zero_library = photos(20)
+    model = fit_label_model(x, y, zero, 40, seed=0, library=library)
+    assert model.source.startswith("default") and model.library_photos == len(library)
+    alone = fit_label_model(x, y, zero, 40, seed=0)
+    assert _accuracy(model.logits(library, zero_library), y_library) > \
+        _accuracy(alone.logits(library, zero_library), y_library)
+
+
+def test_untrained_words_stay_findable_with_their_photos_in_the_library():
+    """In the app the library holds photos of words nobody trained: the gate is calibrated with that library in play,
+    and those photos still go to their words."""
+    photos = _world(3)
+    x, y, zero = photos(12)
+    trained = np.array([True] * 6 + [False] * 2)
+    keep = trained[y]
+    library, y_library, zero_library = photos(20)
+    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0, library=library)
+    alone = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    seen, unseen = trained[y_library], ~trained[y_library]
+    pred, pred_alone = open_set.scores(library, zero_library).argmax(1), alone.scores(library, zero_library).argmax(1)
+    assert (pred[unseen] == y_library[unseen]).mean() >= 0.5
+    assert (pred[unseen] == y_library[unseen]).mean() >= (pred_alone[unseen] == y_library[unseen]).mean() - 0.05
+    assert (pred[seen] == y_library[seen]).mean() >= (pred_alone[seen] == y_library[seen]).mean() - 0.05
+    again = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0, library=library)
+    np.testing.assert_array_equal(again.scores(library, zero_library), open_set.scores(library, zero_library))
+
+
+def test_the_open_set_keeps_the_library_only_if_pseudo_gzsl_says_so(monkeypatch):
+    """The cross-validation sees trained labels' photos only; with untrained words among the candidates the refined
+    model must also win the pseudo-GZSL, else the best unrefined model is used (and says so)."""
+    import dataclasses
+
+    from tagger.training import label_model
+
+    photos = _wide_world(1)
+    x, y, zero = photos(3)
+    library, _, _ = photos(20)
+    trained = np.array([True] * 30 + [False] * 10)
+    keep = trained[y]
+    honest = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0, library=library)
+    calibrate = label_model.calibrate_gate
+
+    def refined_loses(*args, **kwargs):
+        gate = calibrate(*args, **kwargs)
+        return dataclasses.replace(gate, harmonic_mean=0.1 if args[4].library else 0.9)
+
+    monkeypatch.setattr(label_model, "calibrate_gate", refined_loses)
+    rigged = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0, library=library)
+    assert rigged.model.library_photos == 0 and rigged.model.mix.library == 0.0
+    assert "left unrefined" in rigged.model.source and rigged.gate.harmonic_mean == 0.9
+    if honest.model.library_photos:  # this world's cross-validation refines; the honest pseudo-GZSL agreed
+        assert "left unrefined" not in honest.model.source
