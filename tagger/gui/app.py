@@ -64,8 +64,10 @@ def screenshot(window, args) -> int:
     window.resize(width, height)
     window.show()
     wait_for(lambda: window.engine is not None or window.engine_ctl.error is not None or window.catalog is None, 300)
-    if args.panel == "labels":  # room for the labelled folders, the curve and the versions
-        window.side_tabs.parentWidget().setSizes([max(300, width - 600), 600])
+    if args.panel == "labels":  # room for the labelled folders, the training result and the versions
+        split = window.side_tabs.parentWidget()
+        sizes = split.sizes()  # (tag list,) grid, side panel: the side panel gets 600, the grid the rest
+        split.setSizes(sizes[:-2] + [max(300, width - 600 - sum(sizes[:-2])), 600])
     if args.retrain and window.engine is not None:
         window.labels_ctl.start_training()
         wait_for(lambda: not window.labels_ctl.busy, 600)

@@ -98,7 +98,7 @@ class VersionsTable(_CompactTable):
     def __init__(self):
         super().__init__(0, 4)
         _compact(self)
-        self.setHorizontalHeaderLabels(["Version", "Trained", "Labels", "Held-out accuracy"])
+        self.setHorizontalHeaderLabels(["Version", "Trained", "Labels", "Accuracy"])
         head = self.horizontalHeader()
         for col in (0, 1, 3):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
