@@ -62,6 +62,7 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
 
 
 def cmd_search(args, progress) -> int:
+    args.tag = [t for t in (" ".join(str(w).split()) for w in args.tag) if t]  # `--tag ""` filters nothing
     if not args.text.strip() and not args.tag:  # blank text finds nothing; it is not a mistake worth exit 2
         progress.close()
         print("[]" if args.json else "nothing to search for: give some words, or --tag WORD")

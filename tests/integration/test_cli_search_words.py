@@ -127,6 +127,8 @@ def test_search_without_text_or_a_tag_finds_nothing_and_says_why(library, capsys
     assert "--tag" in capsys.readouterr().out
     assert main(["search", "   ", "--json", "--db", str(library["db"])]) == 0
     assert capsys.readouterr().out.strip() == "[]"
+    assert main(["search", "--tag", "  ", "--json", "--db", str(library["db"])]) == 0  # a blank tag is no filter
+    assert capsys.readouterr().out.strip() == "[]"
 
 
 # ------------------------------------------------------------------ what --json and the text output say
