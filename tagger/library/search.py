@@ -223,6 +223,7 @@ class Library:
         (``tagger.library.relevance``): a photo carrying the words the query names is certain; a label's photos
         get the label model's probability; every word the untrained model's, less what the labels explain."""
         from tagger.engine.scoring import TAG_DELTA
+        from tagger.engine.wordnet import wordnet
 
         ids, raw = self.scores(text)
         rel = np.zeros(len(ids), np.float32)
@@ -232,10 +233,15 @@ class Library:
         words = self.user_words()
         q = " ".join(fold(text).split()[:64])
         tagged = words.photos(q) if q else set()
-        parts = [q] if tagged or len(q.split()) <= 1 else query_text(text).split()
+        labels = self.label_scores()
+        # one concept when the person's words, WordNet ("big cat", "grand piano") or a label name it whole; else each
+        # content word must fit ("boats at sunset")
+        content = query_text(text)
+        whole = (bool(tagged) or len(content.split()) <= 1 or bool(wordnet().synsets(content))
+                 or (labels is not None and any(fold(t) == fold(content) for t in labels.labels)))
+        parts = [q if tagged else content] if whole else content.split()
         table = self.table()
         best, _ = self._best_tags()
-        labels = self.label_scores()
         per_part = []
         label_rank = None  # the labels' strength: unlike p, it still orders photos that are surely the label
         for part in parts:

@@ -152,3 +152,9 @@ def test_user_words_read_tags_keywords_and_labels(lib, caltech_library):
     words = {w.text: w for w in UserWords.from_catalog(lib.catalog).words()}
     assert words["dinner"].sources == {"tag"} and words["dinner"].photos == {pizza}
     assert words["boat trip"].sources == {"label"} and words["boat trip"].count == 6
+
+
+def test_a_phrase_wordnet_knows_is_one_concept(lib):
+    """"big cat" is a kind of animal (leopards, cheetahs), not a big thing that is also a cat."""
+    result = lib.find("big cat", 10)
+    assert result.matches >= 3 and _folders(result.hits)[:3] == ["Leopards"] * 3
