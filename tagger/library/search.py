@@ -198,9 +198,12 @@ class Library:
         words = self.user_words()
         table = self.table()
         version = self.engine.version
-        key = (self._words[0], self._version, getattr(version, "number", 0))
+        # what the scores depend on: the labels and their photos (not every write: a keyword or a setting changes
+        # nothing here), the photos, the active version
+        labels = learnable(words)
+        key = (hash(tuple((t, tuple(p)) for t, p in labels)), self._version, getattr(version, "number", 0))
         if self._labels is None or self._labels[0] != key:
-            if not learnable(words):  # no label: nothing to load
+            if not labels:  # no label: nothing to load
                 self._labels = (key, None)
                 return None
             feats = self._features()

@@ -158,3 +158,16 @@ def test_a_phrase_wordnet_knows_is_one_concept(lib):
     """"big cat" is a kind of animal (leopards, cheetahs), not a big thing that is also a cat."""
     result = lib.find("big cat", 10)
     assert result.matches >= 3 and _folders(result.hits)[:3] == ["Leopards"] * 3
+
+
+def test_label_scores_are_kept_until_a_label_changes(lib):
+    kangaroos = _ids(lib, "kangaroo")
+    lib.catalog.edit_user_tags(kangaroos[:3], ["Skippy"], [])
+    first = lib.label_scores()
+    with lib.catalog.transaction():  # a keyword read from a file: found by name, never learnt
+        lib.catalog.db.execute("INSERT INTO user_tags (photo_id, tag, source, added_at) VALUES (?, 'Rome', 'xmp', 0)",
+                               [kangaroos[4]])
+    assert lib.label_scores() is first
+    lib.catalog.edit_user_tags(kangaroos[3:4], ["Skippy"], [])  # one more photo of the label: learnt again
+    again = lib.label_scores()
+    assert again is not first and again.labels == ["Skippy"]
