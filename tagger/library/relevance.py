@@ -14,8 +14,10 @@ two queries. The evidence that *is* comparable:
   (``excludes``), but may still be a "sea" photo, and a photo of the dog named Rex is still a dog.
 
 A photo matches when its relevance is >= MATCH (0.5). Measured on Caltech-101 (`python bench/relevance.py`, figures in
-docs/benchmarks.md): the zero-shot rule alone picks label queries' photos with precision ~0.9 (recall ~0.34: most
-photos' best tag is a more specific word), and leaves 27 of 30 words naming absent things with no match.
+docs/benchmarks.md): the zero-shot rule alone is right 92% of the time where it matches a label query (recall 0.32:
+most photos' best tag is a more specific word) and leaves 21 of 30 words naming absent things with no match (the rest
+are the classifier's confusions: "shark" on dolphins); with the labels learnt, precision 0.90-0.93, recall 0.81-0.85,
+and 24-25 of the 30 absent words match nothing.
 """
 
 from __future__ import annotations
