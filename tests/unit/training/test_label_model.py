@@ -85,14 +85,18 @@ def test_the_zero_shot_prior_counts_when_photos_are_ambiguous():
     assert _accuracy(model.logits(x_test, zero_test), y_test) >= _accuracy(zero_test, y_test) - 0.05
 
 
+def _fit_some(photos, shots: int, trained: np.ndarray):
+    """(the world, its open set fitted on ``shots`` photos a label of the ``trained`` labels only)."""
+    x, y, zero = photos(shots)
+    keep = trained[y]
+    return photos, fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+
+
 def test_the_gate_keeps_untrained_labels_findable():
     """Eight labels, six trained: photos of the two untrained ones are found by their zero-shot scores (all eight are
     candidates), photos of the trained ones by the model; without the gate the untrained ones could never win."""
-    photos = _world(3)
-    x, y, zero = photos(12)
     trained = np.array([True] * 6 + [False] * 2)
-    keep = trained[y]
-    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    photos, open_set = _fit_some(_world(3), 12, trained)
     assert open_set.gate.source.startswith("pseudo-GZSL")
     x_test, y_test, zero_test = photos(40)
     scores = open_set.scores(x_test, zero_test)
@@ -106,11 +110,8 @@ def test_the_gate_keeps_untrained_labels_findable():
 
 
 def test_with_too_few_labels_to_calibrate_the_default_gate_still_lets_other_words_win():
-    photos = _world(8)
-    x, y, zero = photos(10)
     trained = np.array([True] * 2 + [False] * 6)
-    keep = trained[y]
-    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    photos, open_set = _fit_some(_world(8), 10, trained)
     assert open_set.gate.source.startswith("default")
     x_test, y_test, zero_test = photos(30)
     pred = open_set.scores(x_test, zero_test).argmax(1)
@@ -120,11 +121,8 @@ def test_with_too_few_labels_to_calibrate_the_default_gate_still_lets_other_word
 
 
 def test_one_photo_a_label_with_untrained_words_uses_the_default_gate():
-    photos = _world(9)
-    x, y, zero = photos(1)
     trained = np.array([True] * 6 + [False] * 2)
-    keep = trained[y]
-    open_set = fit_open_set(x[keep], y[keep], zero[keep], trained, seed=0)
+    photos, open_set = _fit_some(_world(9), 1, trained)
     assert open_set.gate.source.startswith("default")
     x_test, y_test, zero_test = photos(10)
     scores = open_set.scores(x_test, zero_test)
