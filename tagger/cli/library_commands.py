@@ -19,7 +19,8 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
         for folder in args.folders:
             if not folder.is_dir():
                 raise UsageError(f"{folder} is not a folder")
-        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers, exclude=args.exclude)
+        indexer = Indexer(catalog, engine, batch_size=args.batch_size, workers=args.workers, exclude=args.exclude,
+                          people=not args.no_people, text=not args.no_text)
         from tagger.library.keyword_sync import load_settings, sidecar_writer
 
         indexer.on_indexed = sidecar_writer(
@@ -38,6 +39,9 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
         print(f"{stats.scanned} photos found: {stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged; "
               f"{stats.indexed} indexed, {stats.failed} failed, {stats.moved} moved, {stats.gone} gone "
               f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
+        if stats.faces or stats.texts:
+            print(f"  looked for faces in {stats.faces} photo(s) indexed before; read the text of {stats.texts} "
+                  "photo(s) where text was likely")
         if stats.keywords:
             print(f"  keywords re-read for {stats.keywords} unchanged photos whose XMP sidecar changed")
         if summary["keyword_conflicts"]:
@@ -61,14 +65,17 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
     return 130 if stats.cancelled else 0
 
 
+WHY_SAID = {"tag": "tag", "label": "label", "faces": "faces", "text": "text in the photo"}
+
+
 def cmd_search(args, progress) -> int:
     args.tag = [t for t in (" ".join(str(w).split()) for w in args.tag) if t]  # `--tag ""` filters nothing
-    if not args.text.strip() and not args.tag:  # blank text finds nothing; it is not a mistake worth exit 2
+    if not args.text.strip() and not args.tag and not args.people:  # blank text finds nothing: not worth exit 2
         progress.close()
-        print("[]" if args.json else "nothing to search for: give some words, or --tag WORD")
+        print("[]" if args.json else "nothing to search for: give some words, --tag WORD or --people")
         return 0
     lib = open_library(args, progress)
-    result = lib.find(args.text, args.limit, args.folder, args.tag)
+    result = lib.find(args.text, args.limit, args.folder, args.tag, people=args.people)
     progress.close()
     hits = [h for h in result.hits if h.match] if args.matches_only else result.hits
     if args.json:
@@ -78,7 +85,8 @@ def cmd_search(args, progress) -> int:
         print("no photos indexed yet: run `tagger index FOLDER` first")
         return 0
     what = " and ".join(filter(None, [repr(args.text.strip()) if args.text.strip() else "",
-                                      ", ".join(f"tag {t!r}" for t in result.tags)]))
+                                      ", ".join(f"tag {t!r}" for t in result.tags),
+                                      "a face" if args.people else ""]))
     if result.matches:
         print(f"{result.matches} {'photos match' if result.matches != 1 else 'photo matches'} {what} "
               f"(of {result.considered} searched)")
@@ -89,7 +97,7 @@ def cmd_search(args, progress) -> int:
         if not h.match and not weaker_shown:
             print("weaker results:")
             weaker_shown = True
-        print(f"{h.score:7.3f}  {h.path}" + (f"  ({h.why})" if h.match and h.why in ("tag", "label") else ""))
+        print(f"{h.score:7.3f}  {h.path}" + (f"  ({WHY_SAID[h.why]})" if h.match and h.why in WHY_SAID else ""))
     return 0
 
 
@@ -126,16 +134,26 @@ def cmd_tags(args, progress) -> int:
     for tags in catalog.user_tags(ids).values():
         for t in tags:
             user[t] = user.get(t, 0) + 1
+    faces = catalog.faces(ids) if len(ids) == 1 else {}
+    printed = catalog.printed_text(ids) if len(ids) == 1 else {}
+    text = "\n".join(line.text for lines in printed.values() for line in lines)
     progress.close()
     if args.json:
-        print(json.dumps({"photos": len(ids), "tags": [t.to_json() for t in cloud],
-                          "user_tags": [{"tag": t, "photos": n} for t, n in sorted(user.items())]},
-                         indent=2, ensure_ascii=False))
+        out = {"photos": len(ids), "tags": [t.to_json() for t in cloud],
+               "user_tags": [{"tag": t, "photos": n} for t, n in sorted(user.items())]}
+        if len(ids) == 1:
+            out["faces"] = [{k: round(v, 4) for k, v in vars(f).items()} for fs in faces.values() for f in fs]
+            out["text"] = text
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         print(f"{len(ids)} photo(s)")
         print("automatic: " + ", ".join(f"{t.tag} ({t.weight:.2f})" for t in cloud))
         print("user:      " + (", ".join(f"{t}" + (f" ({n})" if len(ids) > 1 else "") for t, n in sorted(user.items()))
                                or "(none)"))
+        if faces:
+            print(f"faces:     {sum(len(f) for f in faces.values())}")
+        if text:
+            print("text:      " + " / ".join(text.splitlines())[:300])
     return 0
 
 
@@ -214,6 +232,7 @@ def cmd_status(args, progress) -> int:
         "failures": [{"path": str(p), "reason": r} for p, r in failures],
         "keyword_writing": keyword_settings(catalog).to_json(),
         "keyword_conflicts": [{"path": str(p), **c.to_json()} for _, p, c in catalog.keyword_conflicts()],
+        "detections": catalog.detection_counts(),
     }
     engine = catalog_engine(args, progress, catalog)
     progress.close()
@@ -229,6 +248,9 @@ def cmd_status(args, progress) -> int:
         print(f"  {counts['indexed']} indexed, {counts['failed']} failed, {counts['gone']} gone")
         trained = f", trained version {info['model_version']}" if info["model_version"] else ", untrained"
         print(f"  model {info['model']}{trained} on {info['provider']}")
+        d = info["detections"]
+        print(f"  faces in {d['photos_with_faces']} photos ({d['looked_for_faces']} looked at); printed text in "
+              f"{d['photos_with_text']} photos")
         for r in info["roots"]:
             print(f"  library folder {r}")
         print(f"  keyword writing: {keyword_settings(catalog).describe()}")

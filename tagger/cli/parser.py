@@ -83,6 +83,10 @@ def _add_index(sub) -> None:
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                    help="leave out files and folders: a name (`*.psd`, `Trash`) or a path from the folder "
                         "(`2019/raw`); repeatable. To leave them out for good, put the globs in a .taggerignore file")
+    p.add_argument("--no-people", action="store_true",
+                   help="do not look for faces in this run (photos not looked at are looked at by a later run)")
+    p.add_argument("--no-text", action="store_true",
+                   help="do not read printed text in this run (it is read only where text is likely)")
     p.add_argument("--json", action="store_true")
 
 
@@ -98,6 +102,7 @@ def _add_search(sub) -> None:
     p.add_argument("--limit", type=at_least(1), default=20)
     p.add_argument("--folder", type=Path, help="only photos inside this folder")
     p.add_argument("--matches-only", action="store_true", help="list only the photos that match")
+    p.add_argument("--people", action="store_true", help="only photos with a face in them")
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of {path, score, id, match, why}: score is the relevance (0..1, one "
                         "scale for every query), match whether it clears the line (0.5)")

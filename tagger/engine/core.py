@@ -83,6 +83,21 @@ class Engine:
         path = self.version.onnx_path if self.version else self.folder / self.manifest["onnx"]["file"]
         return ModelRuntime.open(path, threads=self.threads)
 
+    @cached_property
+    def faces(self):
+        """The face detector (tagger.engine.faces), opened on first use; one thread a call, safe to share between
+        the indexer's decode threads."""
+        from tagger.engine.faces import FaceDetector
+
+        return FaceDetector.open(threads=1)
+
+    @cached_property
+    def text_reader(self):
+        """The text reader (tagger.engine.ocr), opened on first use: only photos where text is likely need it."""
+        from tagger.engine.ocr import TextReader
+
+        return TextReader.open(threads=1)
+
     def twin(self) -> Engine:
         """An engine for a background job that switches versions (training, rollback) while this one keeps serving
         the active version: the word space, tag index and class vectors are shared, the ONNX session is not."""

@@ -113,6 +113,9 @@ class DecodedPhoto:
     height: int
     format: str  # Pillow's format name: JPEG, PNG, WEBP, GIF, TIFF, BMP, HEIF, AVIF, MPO, ...
     taken_at: str | None  # EXIF capture time 'YYYY-MM-DDTHH:MM:SS' (camera local time), None if absent or invalid
+    # the thumbnail's pixels (upright RGB uint8, long side <= thumb_size): what the face detector looks at while the
+    # decode is in memory (tagger.engine.faces works at 320 px)
+    small: np.ndarray | None = None
 
 
 def sniff(head: bytes) -> str | None:
@@ -169,12 +172,15 @@ def decode_photo(data: bytes, prep: Preprocessing, thumb_size: int = THUMB_SIZE)
     photo = _decode(data, *decode_sizes(prep, thumb_size))
     try:
         pixels = to_network_input(photo.image, prep)
-        thumbnail = _thumbnail_jpeg(photo.image, thumb_size)
+        small = _small(photo.image, thumb_size)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=THUMB_QUALITY)
+        small_rgb = np.asarray(small, np.uint8)
     except ImageDecodeError:
         raise
     except Exception as exc:
         raise ImageDecodeError(_reason(exc, data)) from None
-    return DecodedPhoto(pixels, thumbnail, photo.width, photo.height, photo.format, photo.taken_at)
+    return DecodedPhoto(pixels, out.getvalue(), photo.width, photo.height, photo.format, photo.taken_at, small_rgb)
 
 
 def decode_sizes(prep: Preprocessing, thumb_size: int = THUMB_SIZE) -> tuple[int, int]:
@@ -437,8 +443,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         raise ImageDecodeError(f"unsupported colour mode ({mode})") from None
 
 
-def _thumbnail_jpeg(img: Image.Image, thumb_size: int) -> bytes:
-    """JPEG thumbnail of the already decoded, upright, RGB image: long side <= ``thumb_size``, never enlarged."""
+def _small(img: Image.Image, thumb_size: int) -> Image.Image:
+    """The already decoded, upright, RGB image with its long side <= ``thumb_size``, never enlarged."""
     w, h = img.size
     scale = thumb_size / max(w, h)
     if scale < 1.0:
@@ -446,9 +452,7 @@ def _thumbnail_jpeg(img: Image.Image, thumb_size: int) -> bytes:
         # reducing_gap: a fast box reduction first when the source is much larger (non-JPEG formats decode at full
         # size); from a ~500x375 draft it is a plain bicubic resize.
         img = img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=THUMB_QUALITY)
-    return out.getvalue()
+    return img
 
 
 def _reason(exc: BaseException, data: bytes) -> str:

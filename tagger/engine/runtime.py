@@ -48,6 +48,23 @@ def _session_options(threads: int | None):
     return opts
 
 
+def open_session(path: Path | str, threads: int | None = None, providers: list[str] | None = None):
+    """An onnxruntime session under the one set of rules: CUDA first when it works, else the CPU, fatal-only logging.
+
+    For every ONNX file the product runs (the Tagger model, the OCR and face detectors): one place decides providers
+    and threads. A provider that fails to build the session falls back to the CPU instead of failing. onnxruntime
+    sessions are safe to ``run`` from several threads at once.
+    """
+    ort = _ort()
+    providers = providers or requested_providers()
+    try:
+        return ort.InferenceSession(str(path), _session_options(threads), providers=providers)
+    except Exception:
+        if providers == [CPU]:
+            raise
+        return ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
+
+
 @dataclass
 class ModelRuntime:
     """An onnxruntime session over an exported Tagger model; thread-safe ``run``."""
@@ -59,14 +76,7 @@ class ModelRuntime:
 
     @classmethod
     def open(cls, onnx_path: Path, threads: int | None = None, providers: list[str] | None = None) -> ModelRuntime:
-        ort = _ort()
-        providers = providers or requested_providers()
-        try:
-            session = ort.InferenceSession(str(onnx_path), _session_options(threads), providers=providers)
-        except Exception:
-            if providers == [CPU]:
-                raise
-            session = ort.InferenceSession(str(onnx_path), _session_options(threads), providers=[CPU])
+        session = open_session(onnx_path, threads, providers)
         bound = session.get_providers()[0]
         return cls(Path(onnx_path), bound, session, threading.Lock())
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from tagger.engine.wordnet import class_affinity
+from tagger.engine.wordnet import affinity_recipe, class_affinity
 from tagger.fileio import atomic_path
 
 HUB_K = 10
@@ -72,7 +72,7 @@ class LabelSet:
     @staticmethod
     def recipe(gamma: float = WORDNET_GAMMA, delta: float = WORDNET_DELTA, hub_k: int = HUB_K) -> str:
         """Everything that changes the numbers a LabelSet holds, for cache keys."""
-        return f"gamma={gamma},delta={delta},min={MIN_AFFINITY},hub_k={hub_k},v1"
+        return f"gamma={gamma},delta={delta},min={MIN_AFFINITY},hub_k={hub_k},v1,{affinity_recipe()}"
 
     def save(self, path: Path, key: str) -> None:
         """Cache to disk atomically (temp file + rename)."""

@@ -16,6 +16,12 @@ import numpy as np
 
 from tagger.paths import resource_path
 
+SENSE_FILE = "wordnet_senses.txt.gz"
+# Two things are cousins (class_affinity gamma**hops) only below a kind this deep: "animal" (6), "container" (6) and
+# "musical instrument" (7) are; "organism" (5), "instrumentality" (5), "artifact" (4) and "whole" (3) hold too much
+# to say anything (a person and a Persian cat meet at organism). Measured in docs: bench/relevance.py
+MIN_MEET_DEPTH = 6
+
 
 @dataclass(frozen=True)
 class ImageNetClass:
@@ -157,34 +163,94 @@ def noun_forms(text: str) -> list[str]:
     return forms
 
 
-def senses(text: str) -> list[str]:
-    """Noun synsets a label may mean; for an unknown compound, those of its head noun ("ceiling fan" -> "fan")."""
+def _lemma_senses(text: str) -> tuple[str, list[str]]:
+    """(the lemma WordNet knows, its synsets): the text or its singular; for an unknown compound, its head noun."""
     net = wordnet()
     for form in noun_forms(text):
         found = net.synsets(form)
         if found:
-            return found
+            return form, found
     words = normalise_lemma(text).split()
     if len(words) > 1:
         for form in noun_forms(words[-1]):
             found = net.synsets(form)
             if found:
-                return found
-    return []
+                return form, found
+    return "", []
+
+
+@lru_cache(maxsize=1)
+def _sense_counts() -> dict[str, dict[str, tuple[int, int]]]:
+    """lemma -> {wnid: (rank in WordNet's frequency order, SemCor tag count)} for lemmas with two or more senses
+    (``resources/wordnet_senses.txt.gz``, from WordNet 3.0's index.noun and cntlist.rev)."""
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    with gzip.open(resource_path(SENSE_FILE), "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#") or not line.strip():
+                continue
+            lemma, _, cells = line.rstrip("\n").partition("\t")
+            out[normalise_lemma(lemma)] = {wnid: (rank, int(count)) for rank, (wnid, _, count)
+                                           in enumerate(c.partition(":") for c in cells.split())}
+    return out
+
+
+def senses(text: str) -> list[str]:
+    """Noun synsets a label may mean, most used first; for an unknown compound, those of its head noun ("ceiling
+    fan" -> "fan")."""
+    lemma, found = _lemma_senses(text)
+    order = _sense_counts().get(lemma, {})
+    return sorted(found, key=lambda s: order.get(s, (len(order), 0))[0])
+
+
+def sense_weights(text: str) -> dict[str, float]:
+    """How much each sense of ``text`` counts, in (0, 1]: (tag count + 1) / (the most used sense's + 1). A human being
+    is what "person" means (6,833 tagged uses against 1 for the body); words whose senses were never tagged ("sea
+    horse") weigh all alike."""
+    lemma, found = _lemma_senses(text)
+    counts = {s: c for s, (_, c) in _sense_counts().get(lemma, {}).items()}
+    top = max((counts.get(s, 0) for s in found), default=0)
+    return {s: (counts.get(s, 0) + 1) / (top + 1) for s in found}
+
+
+@lru_cache(maxsize=200_000)
+def _meets_specifically(wnid: str) -> bool:
+    """Whether two things that meet at ``wnid`` are cousins: it lies MIN_MEET_DEPTH or deeper in the hierarchy."""
+    return _depth(wordnet(), wnid) >= MIN_MEET_DEPTH
+
+
+@lru_cache(maxsize=1)
+def affinity_recipe() -> str:
+    """Everything besides WordNet itself that changes :func:`class_affinity`, for cache keys (the tag index)."""
+    import hashlib
+
+    from tagger.engine.scene_words import SCENE_FILE
+
+    scenes = hashlib.sha256(resource_path(SCENE_FILE).read_bytes()).hexdigest()[:12]
+    return f"senses=counts,meet={MIN_MEET_DEPTH},scenes={scenes}"
 
 
 @lru_cache(maxsize=65536)
 def class_affinity(text: str, gamma: float = 0.5, delta: float = 1.0) -> np.ndarray:
     """How much each ImageNet class counts as evidence for ``text`` in the taxonomy: 1 for the label's own synset and
     its descendants (a wallaby is a kangaroo), ``gamma**h`` when the classes meet the label h hops above it (a gazelle
-    is a cousin of a gerenuk), max over the label's senses; zeros when WordNet does not know the text."""
+    is a cousin of a gerenuk), max over the label's senses; zeros when WordNet does not know the text. Cousins count
+    only through a kind at least MIN_MEET_DEPTH deep (a person and a Persian cat meet at "organism", depth 5: not
+    cousins) and in proportion to their sense's weight (``sense_weights``: the computer mouse lends little to the
+    keyboard when someone types "mouse"); every sense keeps its own classes at 1. A scene word's
+    classes (``tagger.engine.scene_words``: "beach" -> seashore) count as its own kinds, 1."""
+    from tagger.engine.scene_words import scene_classes
+
     out = np.zeros(1000, np.float32)
     net, under = wordnet(), _classes_under()
+    weights = sense_weights(text)
     for sense in senses(text):
         for ancestor, hops in _up_distances(net, sense).items():
             found = under.get(ancestor)
-            if found is not None:
-                idx, down = found
-                out[idx] = np.maximum(out[idx], np.float32(gamma**hops) * np.float32(delta) ** down)
+            if found is None or (hops and not _meets_specifically(ancestor)):
+                continue
+            idx, down = found
+            lent = np.float32(gamma**hops * (weights.get(sense, 1.0) if hops else 1.0))
+            out[idx] = np.maximum(out[idx], lent * np.float32(delta) ** down)
+    out[list(scene_classes(text))] = 1.0
     out.setflags(write=False)
     return out

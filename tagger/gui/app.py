@@ -16,6 +16,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--db", type=Path, default=None, help=f"catalog (default: last used, else {default_db_path()})")
     p.add_argument("--screenshot", type=Path, metavar="FILE", help="render the window offscreen to FILE and exit")
     p.add_argument("--search", help="start with this search (screenshots)")
+    p.add_argument("--people", action="store_true", help="start with the People filter on (screenshots)")
     p.add_argument("--select", type=Path, metavar="PHOTO", help="start with this photo selected (screenshots)")
     p.add_argument("--index", type=Path, metavar="FOLDER", help="add this folder to the library and index it")
     p.add_argument("--size", default="1400x900", help="window size for screenshots, WIDTHxHEIGHT")
@@ -79,6 +80,9 @@ def screenshot(window, args) -> int:
         window.close()
         print(f"saved {args.screenshot}" if ok else f"could not save {args.screenshot}")
         return 0 if ok else 1
+    if args.people and window.engine is not None:
+        window.search_ctl.set_people(True)
+        wait_for(lambda: not window.search_ctl.searching, 60)
     if args.search and window.engine is not None:
         window.search_ctl.search_for(args.search)
         wait_for(lambda: not window.search_ctl.searching, 60)

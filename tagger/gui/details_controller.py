@@ -1,6 +1,6 @@
-"""The details panel of the selected photo: its facts, automatic tags and an upright preview decoded off the GUI
-thread; the person's own tags (added or removed on EVERY selected photo in one catalog edit, undoable, then written to
-the sidecars when keyword writing is on); Open and Show in folder.
+"""The details panel of the selected photo: its facts (how many faces were found), the text printed in it, automatic
+tags and an upright preview decoded off the GUI thread; the person's own tags (added or removed on EVERY selected photo
+in one catalog edit, undoable, then written to the sidecars when keyword writing is on); Open and Show in folder.
 """
 
 from __future__ import annotations
@@ -54,7 +54,13 @@ class DetailsController(QObject):
         path = catalog.photo_paths([photo_id]).get(photo_id)
         library = self.session.local_library
         auto = library.tag_cloud([photo_id], limit=DETAIL_TAGS) if library is not None else []
-        self.panel.show_photo(photo_id, info, path, auto, catalog.user_tags([photo_id]).get(photo_id, []))
+        # one photo's rows by its id (indexed), on the GUI thread like its tags
+        faces = len(catalog.faces([photo_id]).get(photo_id, []))
+        if not faces and not catalog.looked_at(photo_id, "faces"):
+            faces = None  # not looked for yet (indexed before faces were, or --no-people): say nothing
+        printed = "\n".join(line.text for line in catalog.printed_text([photo_id]).get(photo_id, []))
+        self.panel.show_photo(photo_id, info, path, auto, catalog.user_tags([photo_id]).get(photo_id, []),
+                              faces=faces, printed=printed)
         if path is not None:
             QThreadPool.globalInstance().start(PreviewTask(photo_id, path, PREVIEW_SIDE, self.preview_signals))
 

@@ -31,12 +31,25 @@ PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
+# Why a search found a photo (``Hit.why``), as the grid says it: the tooltip's phrase and the word under the score
+WHY_PHRASES = {"meaning": "its meaning", "label": "your label", "tag": "your tag or keyword",
+               "faces": "the people in it", "text": "the text in the photo"}
+WHY_SHORT = {"label": "label", "tag": "tag", "faces": "people", "text": "text"}  # meaning, the usual why: no word
+
+
+def why_text(why: str) -> str:
+    """"found by the text in the photo": what found a hit, in words ("" when the search does not say)."""
+    phrase = WHY_PHRASES.get(why)
+    return f"found by {phrase}" if phrase else ""
+
+
 @dataclass
 class GridRow:
     photo_id: int
     hash: str | None
     name: str
     score: float | None = None
+    why: str = ""  # what found it (Hit.why: meaning, label, tag, faces, text); "" outside a search
 
 
 class ThumbnailLoader(QObject):
@@ -155,9 +168,14 @@ class PhotoGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._pixmap(r.hash)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.name if r.score is None else f"{r.name}\nscore {r.score:.3f}"
+            if r.score is None:
+                return r.name
+            why = why_text(r.why)
+            return f"{r.name}\nscore {r.score:.3f}" + (f", {why}" if why else "")
         if role == Qt.ItemDataRole.DisplayRole:
-            return r.name if r.score is None else f"{r.score:.2f}"
+            if r.score is None:
+                return r.name
+            return f"{r.score:.2f} · {WHY_SHORT[r.why]}" if r.why in WHY_SHORT else f"{r.score:.2f}"
         if role == PHOTO_ID_ROLE:
             return r.photo_id
         if role == SCORE_ROLE:

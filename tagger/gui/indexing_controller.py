@@ -1,5 +1,6 @@
 """Library folders and indexing in the window: add and remove folders, re-index, one background indexing job at a
-time with progress, rate, ETA and Cancel, its outcome as a message, and the status bar's counts and failures.
+time with progress, rate, ETA and Cancel (each stage with a count named: "indexing", then "finding faces" and
+"reading text"), its outcome as a message, and the status bar's counts and failures.
 
 Indexing waits for the model to load and for a training or a version switch to finish (they write the same rows);
 folders asked for meanwhile are queued and indexed right after.
@@ -46,6 +47,7 @@ class IndexingController(QObject):
         self._pending: list[Path] = []
         self._training = False
         self._started = 0.0
+        self._stage: tuple[str, float, int] = ("", 0.0, 0)  # the stage under way: name, when first seen, done then
         self._last_refresh = 0.0
         self._failures_dialog: FailuresDialog | None = None
         status.cancel_button.clicked.connect(self.cancel)
@@ -111,6 +113,7 @@ class IndexingController(QObject):
         self.job.finished_ok.connect(self._finished)
         self.job.failed.connect(self._failed)
         self._started = time.monotonic()
+        self._stage = ("", 0.0, 0)
         status = self.status
         status.progress.setRange(0, 0)
         status.progress.show()
@@ -156,12 +159,27 @@ class IndexingController(QObject):
             rate = done / elapsed if elapsed > 0 else 0
             eta = (total - done) / rate if rate > 0 else 0
             self.status.eta_label.setText(f"{done:,}/{total:,} · {rate:.0f}/s · {duration(eta)} left")
+        elif total:  # a stage after indexing ("finding faces 120/800"): its own bar and time left
+            self.status.progress.setRange(0, total)
+            self.status.progress.setValue(done)
+            self.status.eta_label.setText(f"{stage} {done:,}/{total:,}" + self._time_left(stage, done, total))
         else:
             self.status.eta_label.setText(f"{stage} {done:,}")
         now = time.monotonic()
         if now - self._last_refresh > REFRESH_WHILE_INDEXING_MS / 1000:
             self._last_refresh = now
             self.photos_changed.emit()
+
+    def _time_left(self, stage: str, done: int, total: int) -> str:
+        """" · 2 min left" from the rate since the stage's first report (nothing until a second one gives a rate)."""
+        now = time.monotonic()
+        name, since, first = self._stage
+        if name != stage:
+            self._stage = (stage, now, done)
+            return ""
+        rate = (done - first) / (now - since) if now > since else 0.0
+        left = (total - done) / rate if rate > 0 else 0.0
+        return f" · {duration(left)} left" if left >= 1 else ""  # never "0 s left"
 
     def _finished(self, stats) -> None:
         self._done()

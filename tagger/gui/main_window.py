@@ -43,7 +43,7 @@ from tagger.gui.tag_list import TagListPanel
 from tagger.gui.tag_list_controller import TagListController
 from tagger.gui.tag_list_model import UserWordsModel
 from tagger.gui.tag_undo import TagUndo
-from tagger.gui.widgets import DetailsPanel, ResultBar, SettingsDialog, TagCloud, WelcomePage
+from tagger.gui.widgets import DetailsPanel, ResultBar, SettingsDialog, TagCloud, WelcomePage, people_chip
 from tagger.library.catalog import Catalog, CatalogError
 
 
@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.search_box.setPlaceholderText("Search your photos with any words: kangaroo, boats at sunset, red car…")
         self.search_box.setClearButtonEnabled(True)
         bar.addWidget(self.search_box)
+        self.people_button = people_chip()  # the People filter, beside the words it narrows
+        bar.addWidget(self.people_button)
         self.result_label = QLabel()
         bar.addWidget(self.result_label)
         outer.addLayout(bar)
@@ -132,7 +134,7 @@ class MainWindow(QMainWindow):
         session, status = self.session, self.status_bar
         self.engine_ctl = EngineController(session, self.settings, status.model_label, status.provider_label, self)
         self.search_ctl = SearchController(session, self.search_box, self.result_label, self.model, self.grid,
-                                           self.cloud, self, bar=self.result_bar)
+                                           self.cloud, self, bar=self.result_bar, people_button=self.people_button)
         self.tags_ctl = TagListController(session, self.tag_list, self.words_model, self.search_box, self)
         self.keywords_ctl = KeywordsController(session, self.xmp_action, status.xmp_label, self)
         self.undo_ctl = TagUndo(session, self.keywords_ctl, self)

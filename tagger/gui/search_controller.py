@@ -4,7 +4,8 @@ find-similar, and the cloud of the selection, of a search's best hits or of the 
 A search shows its matches only ("12 matches for “dog”"): the weaker results are folded away behind the result bar's
 "Show 240 weaker results", and a search that matches nothing says so and offers words that would find photos. The
 tag filter (words clicked in the tag list) narrows every search to the photos carrying all of its words, and with an
-empty search box shows just those photos.
+empty search box shows just those photos; the People button likewise keeps the photos with a face ("3 matches for
+“beach” with people", "12 photos with people").
 
 Searches and clouds run in the engine service's thread (:mod:`tagger.gui.engine_controller`). Every request carries a
 sequence number and an answer to a request that has since been replaced is dropped: typing fast never shows the
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QLineEdit
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QToolButton
 
 from tagger.gui.grid import GridRow, PhotoGrid, PhotoGridModel
 from tagger.gui.services import SearchScope
@@ -44,19 +45,29 @@ def quoted(words: Sequence[str]) -> str:
     return q[0] if len(q) == 1 else f"{', '.join(q[:-1])} and {q[-1]}"
 
 
-def match_line(result) -> str:
-    """The result line of a search (a :class:`~tagger.library.search.SearchResult`): how many photos match, or that
-    none does. "12 matches for “dog”", "3 photos tagged “pet”", "No photo matches “zorblax”"."""
+def filter_words(tags: Sequence[str], people: bool) -> str:
+    """What the filters keep, as the result line says it: "tagged “pet”", "with people", "tagged “pet” with people"."""
+    return " ".join(([f"tagged {quoted(tags)}"] if tags else []) + (["with people"] if people else []))
+
+
+def match_line(result, people: bool = False) -> str:
+    """The result line of a search (a :class:`~tagger.library.search.SearchResult`; ``people``: the People filter was
+    on): how many photos match, or that none does. "12 matches for “dog”", "3 photos tagged “pet”", "12 photos with
+    people", "No photo matches “zorblax”"."""
     text = " ".join(result.query.split())
     if len(text) > QUERY_SHOWN:
         text = text[:QUERY_SHOWN - 1] + "…"
     n, tags = result.matches, list(result.tags)
+    kept = filter_words(tags, people)
     if not text:
-        return (f"{n:,} photo{'' if n == 1 else 's'} tagged {quoted(tags)}" if n else
-                f"No photo is tagged {quoted(tags)}")
+        if n:
+            return f"{n:,} photo{'' if n == 1 else 's'} {kept}"
+        if tags and people:
+            return f"No photo tagged {quoted(tags)} has people"
+        return f"No photo is tagged {quoted(tags)}" if tags else "No photo with people"
     if not n:
-        return f"No photo tagged {quoted(tags)} matches “{text}”" if tags else f"No photo matches “{text}”"
-    return f"{n:,} match{'' if n == 1 else 'es'} for “{text}”" + (f" tagged {quoted(tags)}" if tags else "")
+        return f"No photo {kept} matches “{text}”" if kept else f"No photo matches “{text}”"
+    return f"{n:,} match{'' if n == 1 else 'es'} for “{text}”" + (f" {kept}" if kept else "")
 
 
 def worth_trying(result) -> list[str]:
@@ -76,15 +87,19 @@ class SearchController(QObject):
     tags_changed = Signal(list)  # the tag filter: the words every photo shown carries
 
     def __init__(self, session: Session, box: QLineEdit, result_label: QLabel, model: PhotoGridModel, grid: PhotoGrid,
-                 cloud: TagCloud, parent: QObject | None = None, *, bar: ResultBar | None = None):
+                 cloud: TagCloud, parent: QObject | None = None, *, bar: ResultBar | None = None,
+                 people_button: QAbstractButton | None = None):
         super().__init__(parent)
         self.session = session
         self.box, self.result_label, self.model, self.grid, self.cloud = box, result_label, model, grid, cloud
         self.bar = bar if bar is not None else ResultBar()  # one code path whether or not a window shows it
+        self.people_button = people_button if people_button is not None else QToolButton(checkable=True)
         self.active = False  # the grid shows a search's (or a find-similar's) answer, not the library
         self.searching = False  # a search is under way
         self.cloud_pending = False  # the cloud does not describe what is shown yet
         self.tags: list[str] = []  # the tag filter
+        self.people = False  # the People filter: only photos with a face
+        self._asked = SearchScope()  # the filters of the search whose answer is awaited or shown
         self.result = None  # the SearchResult shown (None: the library or a find-similar)
         self.showing_weaker = False  # the weaker results are unfolded
         self._matched: list[GridRow] = []
@@ -104,6 +119,7 @@ class SearchController(QObject):
         self.bar.weaker_toggled.connect(self.toggle_weaker)
         self.bar.tag_removed.connect(self.remove_tag)
         self.bar.tags_cleared.connect(self.clear_tags)
+        self.people_button.toggled.connect(self.set_people)
 
     # ------------------------------------------------------------------ the library
 
@@ -131,18 +147,23 @@ class SearchController(QObject):
         self.run_search()
 
     def show_all(self) -> None:
-        """Every photo of the library: no search, no tag filter."""
+        """Every photo of the library: no search, no tag filter, no People filter."""
         self.box.blockSignals(True)
         self.box.clear()
         self.box.blockSignals(False)
         self.tags = []
-        self._tags_changed()
+        self._show_people(False)
+        self._filter_changed()
+
+    def _filtered(self) -> bool:
+        """A filter is on (tags or People): with an empty box the grid shows the photos it keeps."""
+        return bool(self.tags) or self.people
 
     def _text_changed(self, text: str) -> None:
         if not text.strip():
             self.search_timer.stop()
-            if self.tags:
-                self.run_search()  # the tagged photos, without the words just cleared
+            if self._filtered():
+                self.run_search()  # the filtered photos, without the words just cleared
             else:
                 self._show_library()
             return
@@ -162,7 +183,7 @@ class SearchController(QObject):
 
     def run_search(self) -> None:
         text = self.box.text().strip()
-        if not text and not self.tags:
+        if not text and not self._filtered():
             return
         self.active = True
         if self.session.engine is None:
@@ -171,7 +192,8 @@ class SearchController(QObject):
         self.searching = True
         self._search_seq = self._next_seq()
         self.result_label.setText("searching…")
-        self.search_requested.emit(self._search_seq, text, SearchScope(tags=tuple(self.tags)))
+        self._asked = SearchScope(tags=tuple(self.tags), people=self.people)
+        self.search_requested.emit(self._search_seq, text, self._asked)
 
     # ------------------------------------------------------------------ the tag filter
 
@@ -181,18 +203,32 @@ class SearchController(QObject):
             self.remove_tag(word)
             return
         self.tags.append(word)
-        self._tags_changed()
+        self._filter_changed()
 
     def remove_tag(self, word: str) -> None:
         self.tags = [t for t in self.tags if fold(t) != fold(word)]
-        self._tags_changed()
+        self._filter_changed()
 
     def clear_tags(self) -> None:
         self.tags = []
-        self._tags_changed()
+        self._filter_changed()
 
-    def _tags_changed(self) -> None:
-        """Show the filter and search again: the words in the box among the tagged photos, or just those photos."""
+    def set_people(self, on: bool) -> None:
+        """The People button: keep only the photos with a face (with the words in the box and the tag filter)."""
+        if on == self.people:
+            return
+        self._show_people(on)
+        self._filter_changed()
+
+    def _show_people(self, on: bool) -> None:
+        self.people = on
+        self.people_button.blockSignals(True)
+        self.people_button.setChecked(on)
+        self.people_button.blockSignals(False)
+
+    def _filter_changed(self) -> None:
+        """Show the filters and search again: the words in the box among the photos the filters keep, or just those
+        photos."""
         self.bar.show_tags(self.tags)
         self.tags_changed.emit(list(self.tags))
         if self.box.text().startswith(SIMILAR_PREFIX):  # a find-similar is not words to search for
@@ -200,7 +236,7 @@ class SearchController(QObject):
             self.box.clear()
             self.box.blockSignals(False)
         self.search_timer.stop()
-        if self.box.text().strip() or self.tags:
+        if self.box.text().strip() or self._filtered():
             self.run_search()
         else:
             self._show_library()
@@ -216,6 +252,7 @@ class SearchController(QObject):
             self.tags = []
             self.bar.show_tags(self.tags)
             self.tags_changed.emit([])
+        self._show_people(False)
         self.active = True
         self.searching = True
         self._search_seq = self._next_seq()
@@ -234,19 +271,20 @@ class SearchController(QObject):
             matched = [r for r, h in zip(rows, answer.hits, strict=True) if h.match]
             weaker = [r for r, h in zip(rows, answer.hits, strict=True) if not h.match]
             self._set_result(answer, matched, weaker)
-            self.result_label.setText(match_line(answer))
+            self.result_label.setText(match_line(answer, people=self._asked.people))
         self.result_label.setToolTip(self.result_label.text())
         if self.model.rowCount():
             self.grid.scrollToTop()
         self.schedule_cloud()
 
     def _rows(self, hits, scores: bool = True) -> list[GridRow]:
-        """Grid rows of the hits; without ``scores`` (the tag filter alone: every photo carries the words) the grid
-        shows their names, not a relevance of 1.00 under each."""
+        """Grid rows of the hits, each with what found it; without ``scores`` (the filters alone: every photo carries
+        the words, or has a face) the grid shows their names, not a relevance of 1.00 under each."""
         rows = []
         for h in hits:
             known = self._by_id.get(h.photo_id)
-            rows.append(GridRow(h.photo_id, known.hash if known else None, h.path.name, h.score if scores else None))
+            rows.append(GridRow(h.photo_id, known.hash if known else None, h.path.name, h.score if scores else None,
+                                h.why if scores else ""))
         return rows
 
     def _set_result(self, result, matched: list[GridRow], weaker: list[GridRow]) -> None:
@@ -309,7 +347,8 @@ class SearchController(QObject):
         elif self.active and best:
             text = self.box.text().strip()
             ids = best
-            title = f"top {len(ids)} results for “{text}”" if text else f"{len(ids)} photos tagged {quoted(self.tags)}"
+            title = (f"top {len(ids)} results for “{text}”" if text else
+                     f"{len(ids)} photos {filter_words(self.tags, self.people)}")
         else:  # the library, or a search that matched nothing: the words the library does have
             ids, title = None, "whole library"
         self._cloud_title = title
@@ -327,7 +366,7 @@ class SearchController(QObject):
 
     def engine_ready(self) -> None:
         """A search typed (or a tag clicked) while the model loaded runs now; otherwise the library's cloud appears."""
-        if self.box.text().strip() or self.tags:
+        if self.box.text().strip() or self._filtered():
             self.run_search()
         else:
             self.request_cloud()
@@ -336,7 +375,7 @@ class SearchController(QObject):
         """Another model version answers now: the same words may find other photos (a find-similar would not
         change: it compares backbone features, which no training touches)."""
         text = self.box.text().strip()
-        if self.active and (text or self.tags) and not text.startswith(SIMILAR_PREFIX.strip()):
+        if self.active and (text or self._filtered()) and not text.startswith(SIMILAR_PREFIX.strip()):
             self.run_search()
         else:
             self.schedule_cloud()

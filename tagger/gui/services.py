@@ -27,11 +27,12 @@ def readable_error(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class SearchScope:
-    """Where a search looks: a folder (None: the whole library) and the tag filter (only photos carrying every one of
-    these words: tags, keywords, labels)."""
+    """Where a search looks: a folder (None: the whole library), the tag filter (only photos carrying every one of
+    these words: tags, keywords, labels) and the People filter (only photos with a face)."""
 
     folder: Path | None = None
     tags: tuple[str, ...] = ()
+    people: bool = False
 
 
 class EngineService(QObject):
@@ -101,7 +102,8 @@ class EngineService(QObject):
         if not isinstance(scope, SearchScope):
             scope = SearchScope(folder=scope)
         try:
-            self.search_done.emit(seq, self.library.find(text, limit=100_000, folder=scope.folder, tags=scope.tags))
+            self.search_done.emit(seq, self.library.find(text, limit=100_000, folder=scope.folder, tags=scope.tags,
+                                                         people=scope.people))
         except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 

@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QPlainTextEdit,
     QPushButton,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -70,6 +72,21 @@ class TagCloud(QTextBrowser):
         text = url.toString()
         if text.startswith("tag:"):
             self.tag_clicked.emit(QUrl.fromPercentEncoding(text[4:].encode()))
+
+
+def people_chip() -> QToolButton:
+    """The People filter's button: a chip that reads as on or off at a glance (a checked tool button barely does)."""
+    button = QToolButton()
+    button.setText("People")
+    button.setCheckable(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setToolTip("Show only photos with people (faces found while indexing); works with the search words and "
+                      "the tags clicked in the list")
+    button.setStyleSheet("QToolButton { padding: 2px 12px; border: 1px solid #b8c2cc; border-radius: 10px; }"
+                         "QToolButton:hover { border-color: #2a6fb0; }"
+                         "QToolButton:checked { background: #d6e6f8; border-color: #2a6fb0; color: #1d4f80; "
+                         "font-weight: bold; }")
+    return button
 
 
 TRY_LINK, REMOVE_LINK, CLEAR_LINK = "try:", "remove:", "clear:"  # the hrefs of the result bar's links
@@ -148,8 +165,12 @@ class ResultBar(QWidget):
             self.tags_cleared.emit()
 
 
+TEXT_LINES_SHOWN = 3  # the "Text in photo" box is this many lines high and scrolls beyond: the tags stay in view
+
+
 class DetailsPanel(QWidget):
-    """Large upright preview, facts, automatic tags with weights, user tags to add/remove, find similar."""
+    """Large upright preview, facts (with the faces found), the text printed in the photo, automatic tags with
+    weights, user tags to add/remove, find similar."""
 
     similar_requested = Signal(int)
     open_requested = Signal(int)
@@ -171,6 +192,20 @@ class DetailsPanel(QWidget):
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.facts)
+        self.text_title = QLabel("<b>Text in photo</b>")
+        self.text_title.setToolTip("The text Tagger read in the photo: search for any of its words to find it")
+        layout.addWidget(self.text_title)
+        self.text_box = QPlainTextEdit()  # read-only, selectable (copy a receipt's total), scrolls when long
+        self.text_box.setReadOnly(True)
+        self.text_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                              | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self.text_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text_box.setMaximumHeight(TEXT_LINES_SHOWN * self.text_box.fontMetrics().lineSpacing()
+                                       + round(self.text_box.document().documentMargin())
+                                       + 2 * self.text_box.frameWidth())
+        layout.addWidget(self.text_box)
+        self.text_title.hide()
+        self.text_box.hide()
         layout.addWidget(QLabel("<b>Automatic tags</b>"))
         self.auto = TagCloud()
         self.auto.setMaximumHeight(130)
@@ -205,13 +240,16 @@ class DetailsPanel(QWidget):
         self.setEnabled(False)
 
     def show_photo(self, photo_id: int | None, info: dict | None = None, path: Path | None = None,
-                   auto_tags: Sequence = (), user_tags: Sequence[str] = ()) -> None:
+                   auto_tags: Sequence = (), user_tags: Sequence[str] = (), *, faces: int | None = None,
+                   printed: str = "") -> None:
+        """``faces``: how many faces were found (None: not said); ``printed``: the text read in the photo."""
         self.photo_id = photo_id
         self.setEnabled(photo_id is not None)
         if photo_id is None or info is None:
             self.preview.setPixmap(QPixmap())
             self.preview.setText("No photo selected")
             self.facts.setText("")
+            self._show_printed("")
             self.auto.set_tags([])
             self.user.clear()
             return
@@ -223,11 +261,19 @@ class DetailsPanel(QWidget):
         self.facts.setText(
             f"<b>{html.escape(path.name if path else '')}</b><br>"
             f"{html.escape(str(taken))} · {dims} · {size} · {html.escape(info.get('format') or '')}<br>"
-            f"<span style='color:gray'>{html.escape(str(path.parent) if path else '')}</span><br>"
+            + (f"Faces: {faces}<br>" if faces is not None else "")
+            + f"<span style='color:gray'>{html.escape(str(path.parent) if path else '')}</span><br>"
             f"<span style='color:gray'>indexed {indexed}</span>")
+        self._show_printed(printed)
         self.auto.set_tags(list(auto_tags)[:20])
         self.user.clear()
         self.user.addItems(list(user_tags))
+
+    def _show_printed(self, text: str) -> None:
+        """The "Text in photo" section: the lines read, or no section at all when the photo has none."""
+        self.text_box.setPlainText(text)
+        self.text_title.setVisible(bool(text))
+        self.text_box.setVisible(bool(text))
 
     def set_preview(self, pixmap: QPixmap | None) -> None:
         if pixmap is None or pixmap.isNull():

@@ -28,6 +28,7 @@ from tagger.errors import is_disk_full, user_message
 from tagger.fileio import atomic_write_bytes
 from tagger.library import schema
 from tagger.library.catalog_common import CatalogError, chunks
+from tagger.library.catalog_detections import Detected
 from tagger.library.catalog_folders import LibraryFolders
 from tagger.library.catalog_health import Health
 from tagger.library.catalog_tags import UserTags
@@ -82,6 +83,7 @@ class PhotoRecord:
     extra: Sequence[tuple[str, np.ndarray, Sequence[tuple[str, float]]]] = ()
     keywords: Sequence[str] | None = None  # from the file's XMP/IPTC and sidecars (None: leave 'xmp' tags alone)
     sidecar_sig: str | None = None  # see KnownFile.sidecar_sig
+    faces: tuple[str, Sequence] | None = None  # (detector model id, faces found) when looked for during indexing
 
 
 @dataclass
@@ -98,7 +100,7 @@ def display_path(path_key: bytes) -> str:
     return path_key.decode("utf-8", errors="replace")
 
 
-class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders):
+class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
     """A handle on one catalog file. Not shared between threads: open one per thread (SQLite's rule)."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path):
@@ -374,8 +376,11 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders):
                 ).fetchone()
                 pid = row[0]
                 ids.append(pid)
+                self.forget_detections(pid)  # new content (or a failure): what was found in the old one is gone
                 if r.status == "indexed":
                     self._put_vectors(pid, r, backbone, model)
+                    if r.faces is not None:
+                        self.put_faces(pid, r.faces[1], r.faces[0], r.hash)
                 else:
                     self.db.execute("DELETE FROM embeddings WHERE photo_id = ?", [pid])
                     self.db.execute("DELETE FROM features WHERE photo_id = ?", [pid])

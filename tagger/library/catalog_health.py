@@ -11,7 +11,8 @@ class Health:
 
     # ------------------------------------------------------------------ health (tagger doctor)
 
-    _PHOTO_CHILDREN = ("features", "embeddings", "auto_tags", "user_tags")
+    _PHOTO_CHILDREN = ("features", "embeddings", "auto_tags", "user_tags", "keyword_base", "keyword_conflicts",
+                       "detections", "faces", "photo_text")
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own check of every page and index ([] when healthy)."""

@@ -30,6 +30,7 @@ from tagger.engine.version import label_tags
 from tagger.fileio import content_hash
 from tagger.library.active_version import fill_active_version
 from tagger.library.catalog import Catalog, KnownFile, PhotoRecord, Root
+from tagger.library.detection_pass import look_at_photos
 from tagger.library.folders import adopt_renamed_folder, carry_labels
 from tagger.library.ignore import IGNORE_FILE, IgnoreRules, read_ignore_file
 from tagger.library.keywords import (
@@ -64,6 +65,8 @@ class IndexStats:
     # their photos kept as they were
     excluded: int = 0  # files and folders left out by name (editor backups, .taggerignore, --exclude)
     relinked: list[tuple[str, str]] = field(default_factory=list)  # (old, new): renamed library folders taken in
+    faces: int = 0  # photos looked at for faces after indexing (photos indexed before; see detection_pass)
+    texts: int = 0  # photos where text was likely and was read
     seconds: float = 0.0
     cancelled: bool = False
 
@@ -248,6 +251,7 @@ class _Decoded:
     reason: str | None = None
     reuse: int | None = None  # photo id whose vectors this content already has
     keywords: list[str] | None = None  # from the file and its sidecars (None: could not be read)
+    faces: tuple[str, list] | None = None  # (detector model id, faces) found in the decode in memory; None: not looked
 
 
 @dataclass
@@ -287,7 +291,8 @@ def _left(old: bytes, new: bytes) -> bool:
         return False
 
 
-def _read_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable | None = None) -> _Decoded:
+def _read_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable | None = None,
+                     faces=None) -> _Decoded:
     """Read (within the decode-memory budget), hash and decode one file. A file whose header shows it cannot be a
     photo (a bomb, a JPEG header followed by junk, 1.5 GB for 64x48 pixels) is refused before the rest is read.
     ``reusable``: rows this content may turn out to be (none: always decode; bench/fuzz_decode.py passes {})."""
@@ -295,7 +300,7 @@ def _read_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable | N
     path = os.fsencode(root.path) + b"/" + found.path_key
     try:
         with open(path, "rb") as fh, read_photo(fh, *decode_sizes(prep)) as data:
-            return _hash_and_decode(root, found, prep, reusable, path, data)
+            decoded = _hash_and_decode(root, found, prep, reusable, path, data)
     except PermissionError:
         return _Decoded(found, reason="permission denied")
     except FileNotFoundError:
@@ -306,6 +311,23 @@ def _read_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable | N
         return _Decoded(found, reason=f"cannot read file ({exc.strerror or exc})")
     except ImageDecodeError as exc:  # refused from its header
         return _Decoded(found, reason=exc.reason)
+    if faces is not None and decoded.photo is not None:
+        decoded.faces = _find_faces(faces, decoded.photo)
+    return decoded
+
+
+def _find_faces(detector, photo) -> tuple[str, list] | None:
+    """Faces in the thumbnail-sized pixels already in memory (tagger.engine.faces works at 320 px), on the decode
+    thread, so the model thread never waits for it; a detector failure leaves the photo for the detection pass."""
+    small, photo.small = photo.small, None  # not kept while the photo waits for its batch
+    if small is None:
+        return None
+    from tagger.engine.faces import MODEL_ID
+
+    try:
+        return MODEL_ID, detector.detect(small)
+    except Exception:  # noqa: BLE001 - a detector bug must never cost the photo; the detection pass retries
+        return None
 
 
 def _hash_and_decode(root: Root, found: FoundFile, prep, reusable: _Reusable, path: bytes, data: bytes) -> _Decoded:
@@ -340,7 +362,7 @@ class Indexer:
     """Indexes folders into a catalog with one engine; reusable for several runs (the GUI keeps one)."""
 
     def __init__(self, catalog: Catalog, engine, *, batch_size: int = 32, workers: int | None = None,
-                 exclude: Sequence[str] = ()):
+                 exclude: Sequence[str] = (), people: bool = True, text: bool = True):
         self.catalog = catalog
         self.exclude = tuple(exclude)  # globs left out besides each folder's .taggerignore (tagger.library.ignore)
         self.engine = engine
@@ -352,10 +374,18 @@ class Indexer:
         # called with the ids of each committed batch's indexed photos (keyword writing, when it is on)
         self.on_indexed: Callable[[list[int]], None] | None = None
         self._moves: list[tuple[int, bytes, int, bytes]] = []  # (old root, old key, new root, new key) of this run
+        # look for faces (in the decode, and in photos indexed before) and read printed text where it is likely
+        # (tagger.library.detection_pass): on by default, off for a run with --no-people / --no-text
+        self.people = people
+        self.text = text
 
     @property
     def model(self) -> str:
         return self.engine.model_id
+
+    def _face_detector(self):
+        """The engine's face detector when people are looked for (opened once, shared by the decode threads)."""
+        return self.engine.faces if self.people else None
 
     def index(self, folders: Sequence[Path | str], *, progress: ProgressFn | None = None,
               should_stop: Callable[[], bool] | None = None) -> IndexStats:
@@ -375,6 +405,10 @@ class Indexer:
                     done += 1
                     if progress:
                         progress("indexing", done, todo_total)
+            if self.people or self.text:
+                looked = look_at_photos(self.catalog, self.engine, [p[0].id for p in plans], faces=self.people,
+                                        text=self.text, progress=progress, should_stop=should_stop)
+                stats.faces, stats.texts = looked.faces, looked.texts
         except Cancelled:
             stats.cancelled = True
         carry_labels(self.catalog, self._moves)  # a renamed labelled folder keeps its label
@@ -468,7 +502,9 @@ class Indexer:
         claimed: set[int] = set()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
             window = self.batch_size * 2
-            queue: list[Future] = [pool.submit(_read_and_decode, root, f, prep, reusable) for f in todo[:window]]
+            faces = self._face_detector()
+            queue: list[Future] = [pool.submit(_read_and_decode, root, f, prep, reusable, faces)
+                                   for f in todo[:window]]
             nxt = len(queue)
             batch: list[_Decoded] = []
             while queue:
@@ -480,14 +516,15 @@ class Indexer:
                     raise Cancelled()
                 item = queue.pop(0).result()
                 if nxt < len(todo):
-                    queue.append(pool.submit(_read_and_decode, root, todo[nxt], prep, reusable))
+                    queue.append(pool.submit(_read_and_decode, root, todo[nxt], prep, reusable, faces))
                     nxt += 1
                 if item.reuse is not None:
                     if item.reuse not in claimed and self._reuse(root, item, stats):
                         claimed.add(item.reuse)
                         yield None
                         continue
-                    item = _read_and_decode(root, item.found, prep, _Reusable())  # a second copy: decode it after all
+                    # a second copy: decode it after all
+                    item = _read_and_decode(root, item.found, prep, _Reusable(), faces)
                 batch.append(item)
                 if len(batch) >= self.batch_size:
                     self._commit(root, batch, stats)
@@ -553,7 +590,7 @@ class Indexer:
                     embedding=out.embeddings[i],
                     auto_tags=[(texts[j], float(v)) for j, v in zip(tag_idx[i], tag_val[i])],
                     extra=extras[i] if extras else (),
-                    keywords=d.keywords, sidecar_sig=d.found.sidecar_sig,
+                    keywords=d.keywords, sidecar_sig=d.found.sidecar_sig, faces=d.faces,
                 ))
         for d in batch:
             if d.photo is None:

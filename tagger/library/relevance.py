@@ -27,9 +27,13 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
+from tagger.engine.scene_words import scene_classes
 from tagger.engine.wordnet import class_affinity, senses, wordnet
 
 MATCH = 0.5
+# How far a context word ("water" in "boat on water") moves a photo toward the top of its side of the match line when
+# it fits the photo fully (tagger.engine.query_parse): measured on Caltech-101, see ``with_context``
+CONTEXT_WEIGHT = 0.5
 OWN_AFFINITY = 0.999  # class_affinity is exactly 1 for the word's own synsets and their descendants
 TOP_TAG_SOFTNESS = 0.01  # tag-scale score units: a word 0.01 above the photo's best tag is ~0.73
 
@@ -127,7 +131,10 @@ def _visual_kind(label: str) -> bool:
     """Whether a label names a kind the classifier itself knows (ImageNet classes that are it or kinds of it:
     "dalmatian", "sports car", "bird") or a kind as specific (WordNet depth VISUAL_DEPTH or more: "okapi"). Role and
     occasion nouns WordNet files under a kind ("pet" under animal, "gift", "souvenir") name no look, and rule out
-    nothing: a pet may be a dog or a kangaroo."""
+    nothing: a pet may be a dog or a kangaroo. Nor does a scene ("kitchen", "beach"), though the scene table gives it
+    the classes that show it (``tagger.engine.scene_words``): a kitchen photo may show a dog."""
+    if scene_classes(label):
+        return False
     if np.any(class_affinity(label) >= OWN_AFFINITY):
         return True
     net = wordnet()
@@ -138,6 +145,29 @@ def _looks_like_a_name(label: str) -> bool:
     """"Rex", "Anna": capitalised, not shouting. WordNet may know the word ("rex": a king); the person meant a name."""
     words = label.split()
     return bool(words) and all(w[:1].isupper() and not w.isupper() for w in words)
+
+
+def percentile(scores: np.ndarray) -> np.ndarray:
+    """(N,) each photo's rank among the library's by ``scores``, 0 (lowest) .. 1 (highest): a context word's meaning
+    score has no scale of its own, but where a photo stands among the library's photos does."""
+    scores = np.asarray(scores, np.float32)
+    if len(scores) < 2:
+        return np.ones(len(scores), np.float32)
+    out = np.empty(len(scores), np.float32)
+    out[np.argsort(scores, kind="stable")] = np.arange(len(scores), dtype=np.float32) / (len(scores) - 1)
+    return out
+
+
+def with_context(head: np.ndarray, fit: np.ndarray, weight: float | None = None) -> np.ndarray:
+    """(N,) the head noun's relevance re-ranked by how well the photo fits the query's context words (``fit`` in
+    0..1: "water" in "boat on water"): moved ``weight * fit`` of the way to the top of its side of the match line, so
+    the subject alone decides what matches ("boat on water" matches every boat; the boats on water come first) and a
+    context word never makes or breaks a match."""
+    weight = CONTEXT_WEIGHT if weight is None else weight
+    head = np.asarray(head, np.float32)
+    fit = np.clip(np.asarray(fit, np.float32), 0.0, 1.0)
+    top = np.where(head >= MATCH, np.float32(1.0), np.nextafter(np.float32(MATCH), np.float32(0.0)))
+    return np.minimum(head + weight * fit * np.maximum(top - head, 0.0), top).astype(np.float32)
 
 
 def combine(zero: np.ndarray, labels_inside: np.ndarray | None, label_part: np.ndarray | None) -> np.ndarray:

@@ -13,10 +13,17 @@ from collections.abc import Callable
 
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run DDL statement by statement: ``executescript`` would COMMIT the migration's transaction half-way."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    """Run DDL statement by statement: ``executescript`` would COMMIT the migration's transaction half-way. A trigger
+    body holds semicolons of its own, so pieces are joined until SQLite says the statement is complete."""
+    statement = ""
+    for piece in sql.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                conn.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        conn.execute(statement)
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -150,8 +157,62 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """What detectors found in a photo (issue 14): faces with their boxes, the text printed in it (searchable through
+    SQLite's FTS5), and which detector looked at which content (``detections``), so a changed file, a new photo or a
+    better detector is looked at again and a photo with nothing found is not looked at twice.
+
+    Boxes are relative to the upright photo (0..1). ``photo_text_fts`` is an external-content FTS5 index kept in step
+    with ``photo_text`` by triggers (also on the cascade when a photo row goes); ``photo_text_terms`` lists its words
+    (for the one-letter-off matches a misread word needs). Older catalogs simply have no rows: the
+    next index run looks at their photos from the stored thumbnails and evidence."""
+    _script(
+        conn,
+        """
+        CREATE TABLE detections (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            model TEXT NOT NULL,
+            hash TEXT,
+            found INTEGER NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY (photo_id, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE faces (
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            x REAL NOT NULL,
+            y REAL NOT NULL,
+            w REAL NOT NULL,
+            h REAL NOT NULL,
+            score REAL NOT NULL,
+            landmarks BLOB
+        );
+        CREATE INDEX faces_photo ON faces(photo_id);
+        CREATE TABLE photo_text (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            lines TEXT NOT NULL
+        );
+        CREATE VIRTUAL TABLE photo_text_fts USING fts5(
+            text, content='photo_text', content_rowid='photo_id', tokenize='unicode61 remove_diacritics 2');
+        CREATE VIRTUAL TABLE photo_text_terms USING fts5vocab(photo_text_fts, row);
+        CREATE TRIGGER photo_text_ai AFTER INSERT ON photo_text BEGIN
+            INSERT INTO photo_text_fts (rowid, text) VALUES (new.photo_id, new.text);
+        END;
+        CREATE TRIGGER photo_text_ad AFTER DELETE ON photo_text BEGIN
+            INSERT INTO photo_text_fts (photo_text_fts, rowid, text) VALUES ('delete', old.photo_id, old.text);
+        END;
+        CREATE TRIGGER photo_text_au AFTER UPDATE ON photo_text BEGIN
+            INSERT INTO photo_text_fts (photo_text_fts, rowid, text) VALUES ('delete', old.photo_id, old.text);
+            INSERT INTO photo_text_fts (rowid, text) VALUES (new.photo_id, new.text);
+        END
+        """,
+    )
+
+
 # Index i holds the migration from version i to i + 1. Append, never edit: every catalog ever written must migrate.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_4,
+                                                          _migration_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -20,6 +20,16 @@ from tagger.engine.scoring import LabelSet
 from tagger.engine.vectors import unit
 from tagger.library import relevance
 from tagger.library.catalog import Catalog, EmbeddingTable
+from tagger.library.detected_words import (
+    DETECTED,
+    FACES_WHY,
+    FEW,
+    PRINTED_PHRASE,
+    TEXT_WHY,
+    DetectedWords,
+    detected_tags,
+    printed_relevance,
+)
 from tagger.library.label_scores import LabelScores, instant_scores, learnable
 from tagger.library.user_words import UserWords, fold
 
@@ -27,6 +37,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
 MIN_CLOUD_WEIGHT = 0.1  # relative to the strongest tag: weaker words are noise, however diverse
 LABEL_LEAD = 0.1  # a label the photo surely is (p = 1) shows 10% above the photo's best automatic tag
+FUZZY_MIN = 6  # a misread letter is forgiven in printed words of at least this many letters
 SLICE_MAX_CLASSES = 300  # above this, multiplying the whole evidence matrix beats copying its columns
 
 
@@ -102,6 +113,7 @@ class Library:
         self._feats: tuple | None = None  # (table version, features)
         self._best: tuple | None = None  # (table version, best tag weights, best tag words)
         self._best_vectors: tuple | None = None  # (the best tag words list, their vectors)
+        self._detections: tuple | None = None  # ((writes, table version), DetectedWords)
 
     # -- the in-memory table, reloaded when the catalog changed
 
@@ -192,6 +204,37 @@ class Library:
             self._best = (self._version, best, sorted(words))
         return self._best[1], self._best[2]
 
+    def detected(self) -> DetectedWords:
+        """What faces and printed text say about words, for every photo of :meth:`table` (re-read after a write)."""
+        table = self.table()
+        key = (self._writes(), self._version)
+        if self._detections is None or self._detections[0] != key:
+            self._detections = (key, DetectedWords.from_catalog(self.catalog, table.ids))
+        return self._detections[1]
+
+    def _detected(self, part: str, p: np.ndarray, why: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A query part's relevance raised by the detectors: faces for people words, read text for text kinds, and
+        the photos that print the words."""
+        found = self.detected()
+        rivals = found.rivals(part)
+        if rivals is not None:  # the text says it is a receipt: the classifier's "menu" gives way
+            p = (p * np.clip(1.0 - rivals, 0.0, 1.0)).astype(np.float32)
+            why = np.where(p >= relevance.MATCH, why, 0).astype(np.int8)
+        for ev in (found.evidence(part), self._printed(part, found.ids)):
+            if ev is None:
+                continue
+            prob, code = ev
+            stronger = prob > p
+            p = np.maximum(p, prob).astype(np.float32)
+            why = np.where(stronger & (p >= relevance.MATCH), code, why).astype(np.int8)
+        return p, why
+
+    def _printed(self, part: str, ids: np.ndarray) -> tuple[np.ndarray, int] | None:
+        """Photos printing the words of ``part``; a misread letter forgiven in a name or a made-up word."""
+        fuzzy = len(part) >= FUZZY_MIN and " " not in part and not self.engine.word_space.knows(part)
+        rel = printed_relevance(self.catalog, part, ids, fuzzy=fuzzy)
+        return None if rel is None else (rel, TEXT_WHY)
+
     def label_scores(self) -> LabelScores | None:
         """p(label | photo) of the person's labels for every photo (``tagger.library.label_scores``): from the
         active version's label model when it knows these labels, else from the labelled photos' prototypes."""
@@ -237,12 +280,14 @@ class Library:
         q = " ".join(fold(text).split()[:64])
         tagged = words.photos(q) if q else set()
         labels = self.label_scores()
-        # one concept when the person's words, WordNet ("big cat", "grand piano") or a label name it whole; else each
-        # content word must fit ("boats at sunset")
+        # one concept when the person's words, WordNet ("big cat", "grand piano") or a label name it whole; else its
+        # head noun decides and the other words re-rank ("boats at sunset": boats, sunset first; query_parse)
         content = query_text(text)
         whole = (bool(tagged) or len(content.split()) <= 1 or bool(wordnet().synsets(content))
-                 or (labels is not None and any(fold(t) == fold(content) for t in labels.labels)))
-        parts = [q if tagged else content] if whole else content.split()
+                 or (labels is not None and any(fold(t) == fold(content) for t in labels.labels))
+                 or self.detected().evidence(content) is not None)  # "group photo", "boarding pass"
+        printed = printed_relevance(self.catalog, content, ids, PRINTED_PHRASE) if len(content.split()) > 1 else None
+        parts = [q if tagged else content] if whole else _head_and_context(text)
         table = self.table()
         best, _ = self._best_tags()
         per_part = []
@@ -270,17 +315,20 @@ class Library:
             part_why = np.where(p >= relevance.MATCH, 1, 0).astype(np.int8)
             if label_part is not None:
                 part_why[(p >= relevance.MATCH) & (label_part >= zero_part)] = 2
+            p, part_why = self._detected(part, p, part_why)  # faces and printed text (tagger.library.detections)
             if tagged_part:
                 hit = np.isin(ids, np.fromiter(tagged_part, np.int64, len(tagged_part)))
                 p = np.where(hit, 1.0, p).astype(np.float32)
                 part_why = np.where(hit, 3, part_why).astype(np.int8)
             per_part.append((p, part_why))
-        if len(per_part) == 1:
-            rel, why = per_part[0]
-        else:  # every word must fit: the geometric mean, and the weakest reason
-            rel = np.exp(np.mean([np.log(np.maximum(p, 1e-6)) for p, _ in per_part], axis=0)).astype(np.float32)
-            why = np.min([w for _, w in per_part], axis=0).astype(np.int8)
-            why = np.where(rel >= relevance.MATCH, np.maximum(why, 1), 0).astype(np.int8)
+        rel, why = per_part[0]
+        if len(per_part) > 1:  # the head decides the match; how well a photo fits the context re-ranks it
+            _, meaning = self._meaning(parts[1:])
+            fit = np.mean([np.maximum(p, relevance.percentile(m)) for (p, _), m in zip(per_part[1:], meaning)], axis=0)
+            rel = relevance.with_context(rel, fit)
+        if printed is not None:  # every word printed in the photo ("hotel california" on a sign): one text match
+            why = np.where((printed > rel) & (printed >= relevance.MATCH), TEXT_WHY, why).astype(np.int8)
+            rel = np.maximum(rel, printed).astype(np.float32)
         if label_rank is not None:  # a label query: among equal relevance, by the label model, not the words
             raw = (label_rank + 1e-3 * raw).astype(np.float32)
         return ids, rel, raw, why
@@ -291,20 +339,30 @@ class Library:
         """(photo ids, scores) of every indexed photo for the query.
 
         A query that WordNet knows as one concept ("grand piano", "sea horse") or that is a trained label
-        ("grandma's house") is scored as one label; otherwise ("boats at sunset") each content word is scored and the
-        scores are averaged, so every word must fit. A trained label mixes in the active version's embeddings
-        (:meth:`tagger.engine.version.ModelVersion.label_scores`); every other word keeps the zero-training score.
+        ("grandma's house") is scored as one label; otherwise ("boats at sunset") its head noun is scored and each
+        context word adds CONTEXT_WEIGHT of its mean score (``tagger.engine.query_parse``). A trained label mixes in
+        the active version's embeddings (:meth:`tagger.engine.version.ModelVersion.label_scores`); every other word
+        keeps the zero-training score.
         """
         from tagger.engine.wordnet import wordnet
 
-        table = self.table()
-        if not len(table.ids):
-            return table.ids, np.zeros(0, np.float32)
         q = query_text(text)
-        words = q.split()
         version = self.engine.version
         trained = {query_text(label): i for i, label in enumerate(version.labels)} if version is not None else {}
-        parts = [q] if len(words) <= 1 or q in trained or wordnet().synsets(q) else words
+        parts = [q] if len(q.split()) <= 1 or q in trained or wordnet().synsets(q) else _head_and_context(text)
+        ids, word = self._meaning(parts)
+        if len(parts) == 1 or not len(ids):
+            return ids, word[0] if len(word) else np.zeros(len(ids), np.float32)
+        return ids, word[0] + relevance.CONTEXT_WEIGHT * word[1:].mean(axis=0)
+
+    def _meaning(self, parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(photo ids, (len(parts), N) meaning scores): each part scored as one label (word vector fused with the
+        WordNet affinity of the photo's top classes; a trained label mixes in the active version)."""
+        table = self.table()
+        if not len(table.ids):
+            return table.ids, np.zeros((len(parts), 0), np.float32)
+        version = self.engine.version
+        trained = {query_text(label): i for i, label in enumerate(version.labels)} if version is not None else {}
         labels = LabelSet.build(parts, self.engine.word_space.text_vectors(parts), self.engine.class_vectors)
         word = labels.vectors @ table.vectors.T  # (parts, N): one pass over the matrix for all words
         affinity = labels.affinity.tocsc()
@@ -325,7 +383,7 @@ class Library:
                 if i is not None:
                     word[j] = version.lam[i] * (self.trained_vectors() @ version.label_vectors[i]) \
                         + (1 - version.lam[i]) * word[j]
-        return table.ids, word.mean(axis=0) if len(parts) > 1 else word[0]
+        return table.ids, word
 
     def search(self, text: str, limit: int = 20, folder: Path | str | None = None,
                tags: Sequence[str] = ()) -> list[Hit]:
@@ -333,19 +391,21 @@ class Library:
         return self.find(text, limit, folder, tags).hits
 
     def find(self, text: str, limit: int = 20, folder: Path | str | None = None,
-             tags: Sequence[str] = ()) -> SearchResult:
+             tags: Sequence[str] = (), people: bool = False) -> SearchResult:
         """Search: by relevance (matches first), equal relevance by meaning; ``tags`` keeps only photos carrying every
         one of those words (tags, keywords at any level, labels: as :meth:`UserWords.photos_with_all` finds them);
-        ``text`` may then be empty (the tagged photos, newest id first)."""
+        ``people`` only photos with a face; ``text`` may then be empty (those photos, newest id first)."""
         tags = [t for t in (" ".join(str(t).split()) for t in tags) if t]
         table = self.table()
         ids = table.ids
         if query_text(text).strip() if text else False:
             ids, rel, raw, why = self.relevance(text)
         else:
-            rel = np.ones(len(ids), np.float32) if tags else np.zeros(len(ids), np.float32)
-            raw, why = ids.astype(np.float32), np.where(rel > 0, 3, 0).astype(np.int8)
+            rel = np.ones(len(ids), np.float32) if tags or people else np.zeros(len(ids), np.float32)
+            raw, why = ids.astype(np.float32), np.where(rel > 0, 3 if tags else FACES_WHY, 0).astype(np.int8)
         keep = np.ones(len(ids), bool)
+        if people:
+            keep &= self.detected().has_faces
         if tags:
             allowed = self.user_words().photos_with_all(tags) or set()
             keep &= np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
@@ -355,7 +415,7 @@ class Library:
         match = rel >= relevance.MATCH
         order = ranked(ids, rel, raw, why, limit)
         paths = self.catalog.photo_paths(ids[order].tolist())
-        names = {0: "", 1: "meaning", 2: "label", 3: "tag"}
+        names = {0: "", 1: "meaning", 2: "label", 3: "tag", 4: "faces", 5: "text"}
         hits = [Hit(int(ids[i]), paths[int(ids[i])], float(rel[i]), bool(match[i]), names[int(why[i])])
                 for i in order if int(ids[i]) in paths]
         n = int(match.sum())
@@ -448,6 +508,7 @@ class Library:
                 merged = sorted(stored.get(pid, []) + tags, key=lambda tw: -tw[1])
                 stored[pid] = merged[:max(len(stored.get(pid, [])), 1)]
         self._add_label_tags(photo_ids, stored)
+        self._add_detected_tags(photo_ids, stored)
         totals: dict[str, float] = {}  # relative weights: what the cloud chooses by
         sums: dict[str, float] = {}  # stored weights: what it shows
         for tags in stored.values():
@@ -465,9 +526,22 @@ class Library:
         words = [t for t in sorted(totals, key=lambda t: (-totals[t], t)) if totals[t] >= MIN_CLOUD_WEIGHT * best]
         words = words[: limit * 4]
         weights = np.array([totals[t] / n for t in words], np.float32)
-        chosen = mmr(self.engine.word_space.text_vectors(words), weights, limit, diversity)
+        # what the faces and the text say is a fact, not a guess to thin out: "person" and "people" both stay
+        facts = [i for i, t in enumerate(words) if t in DETECTED and totals[t] >= 0.5 * best]
+        chosen = mmr(self.engine.word_space.text_vectors(words), weights, limit, diversity, facts)
         out = [TagWeight(words[i], sums[words[i]] / n) for i in chosen]
         return sorted(out, key=lambda tw: (-tw.weight, tw.tag))
+
+    def _add_detected_tags(self, photo_ids: list[int], stored: dict[int, list[tuple[str, float]]]) -> None:
+        """Put the people and text words each photo's faces and text give evidence for among its tags (see
+        ``detected_words.detected_tags``)."""
+        # a photo's cloud (the details panel, after every edit) reads only its own rows, not the whole library's
+        few = len(photo_ids) <= FEW
+        found = DetectedWords.from_catalog(self.catalog, np.unique(photo_ids)) if few else self.detected()
+        for pid in photo_ids:
+            row = found.row(pid)
+            if row is not None and pid in stored:
+                stored[pid] = detected_tags(found, row, stored[pid], LABEL_LEAD, relevance.MATCH)
 
     def _add_label_tags(self, photo_ids: list[int], stored: dict[int, list[tuple[str, float]]]) -> None:
         """Put the labels each photo matches among its tags (see :meth:`tag_cloud`), strongest first."""
@@ -490,6 +564,15 @@ class Library:
                      if fold(labels.labels[j]) not in have]
             stored[pid] = sorted(extra + tags, key=lambda tw: -tw[1])
 
+def _head_and_context(text: str) -> list[str]:
+    """The query's head noun, then its context words (``tagger.engine.query_parse``), each once."""
+    from tagger.engine.query_parse import parse
+
+    query = parse(text)
+    parts = [query.head] + [c for c in query.context if c != query.head]
+    return list(dict.fromkeys(p for p in parts if p)) or [query_text(text)]
+
+
 def ranked(ids: np.ndarray, rel: np.ndarray, raw: np.ndarray, why: np.ndarray, limit: int) -> np.ndarray:
     """Positions of the best ``limit`` photos: by relevance; among equals (1: sure, 0: nothing) the person's own words
     first, then the rank score, then the id. A full sort of 100k photos on four keys costs ~15 ms a query, so the
@@ -510,15 +593,20 @@ def ranked(ids: np.ndarray, rel: np.ndarray, raw: np.ndarray, why: np.ndarray, l
     return candidates[exact][:limit]
 
 
-def mmr(vectors: np.ndarray, weights: np.ndarray, k: int, diversity: float) -> list[int]:
-    """Greedy maximal marginal relevance: each pick maximises weight - diversity * max cosine to earlier picks."""
+def mmr(vectors: np.ndarray, weights: np.ndarray, k: int, diversity: float, keep: Sequence[int] = ()) -> list[int]:
+    """Greedy maximal marginal relevance: each pick maximises weight - diversity * max cosine to earlier picks;
+    ``keep``: picked first, whatever their likeness to each other (facts such as "person" and "people")."""
     chosen: list[int] = []
     if not len(weights):
         return chosen
     scale = float(weights.max()) or 1.0
     sim_to_chosen = np.full(len(weights), -np.inf)
     available = np.ones(len(weights), bool)
-    for _ in range(min(k, len(weights))):
+    for i in list(dict.fromkeys(keep))[:k]:
+        chosen.append(int(i))
+        available[i] = False
+        sim_to_chosen = np.maximum(sim_to_chosen, vectors @ vectors[i])
+    for _ in range(min(k, len(weights)) - len(chosen)):
         penalty = np.where(np.isfinite(sim_to_chosen), np.maximum(sim_to_chosen, 0), 0)
         gain = np.where(available, weights / scale - diversity * penalty, -np.inf)
         i = int(np.argmax(gain))

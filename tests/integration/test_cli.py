@@ -54,6 +54,31 @@ def test_index_json_and_errors(tmp_path, capsys, caltech_library):
     assert "not in the catalog" in capsys.readouterr().err
 
 
+def test_people_and_text_from_the_command_line(tmp_path, capsys):
+    from tests.shared import caltech_files
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for f in caltech_files("Faces_easy", 2) + caltech_files("pizza", 2):
+        shutil.copy(f, lib / f"{f.parent.name}_{f.name}")
+    db = str(tmp_path / "c.db")
+    summary = cli_json(capsys, "index", str(lib), "--db", db, "--no-people", "--no-text", "--json")
+    assert summary["indexed"] == 4 and summary["faces"] == 0
+    assert cli_json(capsys, "search", "--people", "--db", db, "--json") == []  # nobody looked for faces yet
+    assert cli_json(capsys, "--db", db, "status", "--json")["detections"]["looked_for_faces"] == 0
+    summary = cli_json(capsys, "index", str(lib), "--db", db, "--json")  # looked at now, from the thumbnails
+    assert summary["indexed"] == 0 and summary["faces"] == 4
+    people = cli_json(capsys, "search", "--people", "--db", db, "--json")
+    assert sorted(Path(h["path"]).name[:10] for h in people) == ["Faces_easy"] * 2
+    hits = cli_json(capsys, "search", "a person", "--db", db, "--json")
+    assert [(h["match"], h["why"]) for h in hits[:2]] == [(True, "faces")] * 2
+    assert Path(hits[0]["path"]).name.startswith("Faces_easy")
+    one = cli_json(capsys, "tags", hits[0]["path"], "--db", db, "--json")
+    assert len(one["faces"]) == 1 and {"face", "person"} <= {t["tag"] for t in one["tags"][:5]}
+    assert main(["search", "portrait", "--db", db]) == 0
+    assert "(faces)" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ tagger eval
 
 

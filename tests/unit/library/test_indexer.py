@@ -193,3 +193,29 @@ def test_subfolder_index_only_touches_that_subfolder(tmp_path, engine, caltech_l
     stats = Indexer(cat, engine).index([caltech_library / "pizza"])
     assert stats.scanned == 6 and stats.unchanged == 6 and stats.gone == 0
     assert len(cat.roots()) == 1
+
+
+def test_faces_are_found_while_indexing_and_photos_indexed_before_get_theirs_from_thumbnails(tmp_path, engine):
+    from tests.shared import caltech_files
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for f in caltech_files("Faces", 2) + caltech_files("pizza", 2):
+        shutil.copy(f, lib / f"{f.parent.name}_{f.name}")
+    with Catalog.open(tmp_path / "c.db") as cat:
+        stats = Indexer(cat, engine, text=False).index([lib])
+        assert stats.indexed == 4 and stats.faces == 0  # found in the decode, not by the pass after it
+        names = {pid: p.name for pid, p in cat.photo_paths(cat.indexed_ids()).items()}
+        assert sorted(names[pid] for pid in cat.faces()) == sorted(n for n in names.values() if n.startswith("Faces"))
+        assert Indexer(cat, engine, text=False).index([lib]).faces == 0  # nothing is looked at twice
+        # a catalog from before faces were looked for: the next run finds them from the stored thumbnails
+        with cat.transaction():
+            cat.db.execute("DELETE FROM faces")
+            cat.db.execute("DELETE FROM detections")
+        again = Indexer(cat, engine, text=False).index([lib])
+        assert (again.indexed, again.faces) == (0, 4)
+        assert sorted(names[pid] for pid in cat.faces()) == sorted(n for n in names.values() if n.startswith("Faces"))
+        # --no-people: nothing is looked for
+        with cat.transaction():
+            cat.db.execute("DELETE FROM detections")
+        assert Indexer(cat, engine, people=False, text=False).index([lib]).faces == 0

@@ -122,6 +122,8 @@ def test_a_catalog_from_before_keyword_trees_reads_them_once_and_keeps_the_user_
         Indexer(cat, engine).index([library])
         cat.add_user_tag(cat.find_photo(roo), "favourite")
     with sqlite3.connect(db) as conn:  # as schema 3 left it
+        for table in ("photo_text_terms", "photo_text_fts", "photo_text", "faces", "detections"):  # schema 5's
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("DROP TABLE keyword_base")
         conn.execute("DROP TABLE keyword_conflicts")
         conn.execute("UPDATE user_tags SET tag = 'Outback' WHERE tag = 'Trips|Australia|Outback'")

@@ -131,6 +131,7 @@ def test_the_taxonomy_probability_counts_only_kinds_of_the_word():
     ("dalmatian", "dog", False),  # a kind of it
     ("dog", "dalmatian", False),  # may be one
     ("sea", "boat", False), ("garden", "flower", False),  # places and scenes share photos with anything
+    ("kitchen", "refrigerator", False), ("bedroom", "dog", False),  # also those the scene table gives classes
     ("Rex", "dog", False), ("pet", "kangaroo", False),  # a name, a role: no look of their own
     ("zorblax", "dog", False),
 ])
@@ -171,3 +172,15 @@ def test_label_scores_are_kept_until_a_label_changes(lib):
     lib.catalog.edit_user_tags(kangaroos[3:4], ["Skippy"], [])  # one more photo of the label: learnt again
     again = lib.label_scores()
     assert again is not first and again.labels == ["Skippy"]
+
+
+def test_context_reranks_each_side_of_the_match_line_and_never_crosses_it():
+    head = np.array([0.9, 0.9, 0.5, 0.49, 0.49, 0.1, 1.0], np.float32)
+    fit = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], np.float32)
+    out = relevance.with_context(head, fit)
+    match = head >= relevance.MATCH
+    assert np.array_equal(out >= relevance.MATCH, match)  # a context word neither makes nor breaks a match
+    assert out[0] > out[1] == head[1] and out[2] > head[2] and out[5] > head[5]  # fitting photos rise
+    assert out[3] > out[4] and out[3] < relevance.MATCH
+    assert np.all(out <= 1.0) and out[6] == 1.0
+    assert relevance.percentile(np.array([0.3, 0.1, 0.2])) == pytest.approx([1.0, 0.0, 0.5])

@@ -78,3 +78,13 @@ def test_mmr_prefers_diverse_words():
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     assert mmr(vecs, np.array([1.0, 0.95, 0.6]), 2, diversity=0.7) == [0, 2]
     assert mmr(vecs, np.array([1.0, 0.95, 0.6]), 2, diversity=0.0) == [0, 1]
+
+
+def test_the_subject_decides_the_match_and_the_setting_reranks(lib):
+    """"boat on water" is a boat: the scene word must not unmatch the boats (it used to: no match at all)."""
+    boat = lib.find("boat", 12)
+    assert boat.matches >= 2 and _folder(boat.hits[0]) == "ketch"
+    for text in ("boat on water", "boats at sunset", "a photo of a boat in the sea"):
+        got = lib.find(text, 12)
+        assert got.matches == boat.matches, text
+        assert [_folder(h) for h in got.hits[:2]] == ["ketch"] * 2, text

@@ -1,0 +1,190 @@
+"""Looking at indexed photos for faces and printed text: the pass each index run ends with.
+
+New photos get their faces during indexing, from the thumbnail-sized pixels the decode already holds
+(``tagger.library.indexer``). This pass covers everything else, resumably (each photo is recorded as it is done, in
+``detections``): photos indexed before Tagger looked for faces (found from the stored 320 px thumbnail: no original is
+read), and text. Reading text (PP-OCR, 0.13 s for a sign to ~0.85 s for a dense page) is only worth it where text is
+likely, so it is gated twice: first by the ImageNet evidence already stored for every photo
+(``tagger.engine.ocr.text_likely``: web sites, menus, envelopes, book jackets...; free; 96% of rendered text photos
+and 1.8% of Caltech photos pass), then by the text detector at 480 px (``TextReader.has_text``, ~25 ms; together
+~1% of Caltech photos pass); only then are the lines read. A photo that fails a gate is recorded too, so it is not
+looked at again until its content, the detector or the gate changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tagger.library.catalog import Catalog
+from tagger.library.catalog_detections import FACES, TEXT
+from tagger.progress import Cancelled, ProgressFn
+
+READ_LONG_SIDE = 1280  # text is read at this long side: small print on a phone photo of a page survives
+FACE_SIDE = 320  # what the face detector works at (the thumbnails' size)
+CHUNK = 32  # photos per transaction
+
+
+@dataclass
+class Looked:
+    faces: int = 0  # photos looked at for faces in this pass
+    texts: int = 0  # photos whose text was read (past both gates)
+    gated: int = 0  # photos the gates said hold no text
+
+
+def text_pass_id() -> str:
+    """What looked for text: the reader's model and its gates' version, so changing either looks again."""
+    from tagger.engine import ocr
+
+    return f"{ocr.MODEL_ID}+gate{ocr.GATE_VERSION}"
+
+
+def look_at_photos(catalog: Catalog, engine, root_ids: Sequence[int] | None = None, *, faces: bool = True,
+                   text: bool = True, progress: ProgressFn | None = None,
+                   should_stop: Callable[[], bool] | None = None, workers: int | None = None) -> Looked:
+    """Find faces and read text in the photos of ``root_ids`` (all when None) that were not looked at yet."""
+    looked = Looked()
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect") as pool:
+        if faces:
+            _faces(catalog, engine, root_ids, looked, pool, progress, should_stop)
+        if text:
+            _text(catalog, engine, root_ids, looked, pool, progress, should_stop)
+    return looked
+
+
+def _faces(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, should_stop) -> None:
+    from tagger.engine.faces import MODEL_ID
+
+    todo = catalog.not_looked_at(FACES, MODEL_ID, root_ids)
+    if not todo:
+        return
+    detector = engine.faces
+    for lo in range(0, len(todo), CHUNK):
+        _check(should_stop)
+        part = todo[lo:lo + CHUNK]
+        info = _photo_info(catalog, part)
+        found = list(pool.map(_detect_faces, repeat(catalog), repeat(detector), [info.get(pid) for pid in part]))
+        with catalog.transaction():
+            for pid, got in zip(part, found):
+                if got is not None and pid in info:
+                    catalog.put_faces(pid, got, MODEL_ID, info[pid][1])
+        looked.faces += len(part)
+        if progress:
+            progress("finding faces", min(lo + CHUNK, len(todo)), len(todo))
+
+
+def _detect_faces(catalog: Catalog, detector, info: tuple[Path, str | None] | None) -> list | None:
+    """Faces in one photo: from its stored thumbnail (upright, 320 px), else from the original; None when neither
+    can be read now (the photo is looked at again next time)."""
+    if info is None:
+        return None
+    path, digest = info
+    pixels = None
+    if digest:
+        try:
+            with Image.open(catalog.thumbnail_path(digest)) as im:
+                pixels = np.asarray(im.convert("RGB"), np.uint8)
+        except (OSError, ValueError):
+            pixels = None
+    if pixels is None:
+        pixels = _upright(path, FACE_SIDE)
+    if pixels is None:
+        return None
+    try:
+        return detector.detect(pixels)
+    except Exception:  # noqa: BLE001 - a detector failure never stops indexing; the photo is tried again next run
+        return None
+
+
+def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, should_stop) -> None:
+    from tagger.engine.ocr import text_likely
+
+    model = text_pass_id()
+    todo = catalog.not_looked_at(TEXT, model, root_ids)
+    if not todo:
+        return
+    # gate 1, free: the ImageNet evidence stored with every photo
+    likely: list[int] = []
+    unlikely: list[int] = []
+    for got, _, classes, probs in catalog.feature_chunks(engine.backbone, todo):
+        keep = text_likely(classes, probs) if len(got) else np.zeros(0, bool)
+        likely += [int(p) for p in np.asarray(got)[keep]]
+        unlikely += [int(p) for p in np.asarray(got)[~keep]]
+    hashes = _photo_info(catalog, unlikely)
+    with catalog.transaction():
+        for pid in unlikely:
+            if pid in hashes:
+                catalog.put_text(pid, [], model, hashes[pid][1])
+    looked.gated += len(unlikely)
+    if not likely:
+        return
+    reader = engine.text_reader
+    for lo in range(0, len(likely), CHUNK):
+        _check(should_stop)
+        part = likely[lo:lo + CHUNK]
+        info = _photo_info(catalog, part)
+        found = list(pool.map(_read_text, repeat(reader), [info.get(pid) for pid in part]))
+        with catalog.transaction():
+            for pid, got in zip(part, found):
+                if got is not None and pid in info:
+                    catalog.put_text(pid, got, model, info[pid][1])
+                    looked.texts += bool(got)
+                    looked.gated += not got
+        if progress:
+            progress("reading text", min(lo + CHUNK, len(likely)), len(likely))
+
+
+def _read_text(reader, info: tuple[Path, str | None] | None) -> list | None:
+    """The lines printed in one photo ([] when gate 2 says there are none); None when it cannot be read now."""
+    if info is None:
+        return None
+    pixels = _upright(info[0], READ_LONG_SIDE)
+    if pixels is None:
+        return None
+    try:
+        if not reader.has_text(pixels):  # resized to the gate's own size (480 px: small print on a page survives)
+            return []
+        return reader.read(pixels)
+    except Exception:  # noqa: BLE001 - an OCR failure never stops indexing; the photo is tried again next run
+        return None
+
+
+def _upright(path: Path, long_side: int) -> np.ndarray | None:
+    """The photo decoded upright at about ``long_side`` (reduced JPEG decode), or None if it cannot be read now."""
+    from tagger.engine.imageio import ImageDecodeError, open_upright
+
+    try:
+        img = open_upright(path, max(1, long_side * 3 // 4))
+    except (OSError, ImageDecodeError):
+        return None
+    return _shrink(np.asarray(img, np.uint8), long_side)
+
+
+def _shrink(pixels: np.ndarray, long_side: int) -> np.ndarray:
+    h, w = pixels.shape[:2]
+    scale = long_side / max(h, w)
+    if scale >= 1.0:
+        return pixels
+    img = Image.fromarray(pixels).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                         Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(img, np.uint8)
+
+
+def _photo_info(catalog: Catalog, photo_ids: list[int]) -> dict[int, tuple[Path, str | None]]:
+    """(absolute path, content hash) of each photo still in the catalog."""
+    paths = catalog.photo_paths(photo_ids)
+    hashes = dict(catalog.photo_hashes(photo_ids))
+    return {pid: (paths[pid], hashes.get(pid)) for pid in photo_ids if pid in paths}
+
+
+def _check(should_stop: Callable[[], bool] | None) -> None:
+    if should_stop is not None and should_stop():
+        raise Cancelled()
