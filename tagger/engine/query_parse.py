@@ -23,6 +23,7 @@ MAX_QUERY_CHARS = 1000
 # "a photo of X", "pictures of X": the person asks for X
 FRAME_WORDS = frozenset("photo photos photograph photographs picture pictures pic pics image images shot shots "
                         "snapshot snapshots".split())
+FRAME_LINKS = frozenset({"of", "with", "showing", "containing"})  # "photos with text", "pictures showing snow"
 _VISIBLE = 0.999  # class_affinity of a word's own classes: the classifier can see the thing it names
 
 
@@ -63,10 +64,12 @@ def parse(text: str) -> Query:
 
 
 def _drop_frame(words: list[str]) -> list[str]:
-    """Without a leading "(a) photo of": what follows "of", when something does."""
+    """Without a leading "(a) photo of" / "photos with": what follows, when something does ("photos with text" is
+    about the text)."""
     for i, w in enumerate(words):
         if w in FRAME_WORDS:
-            return words[i + 2:] if i + 2 < len(words) and words[i + 1] == "of" else words
+            follows = i + 2 < len(words) and words[i + 1] in FRAME_LINKS
+            return words[i + 2:] if follows else words
         if w not in FUNCTION_WORDS:
             return words
     return words

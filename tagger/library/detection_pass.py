@@ -6,9 +6,10 @@ New photos get their faces during indexing, from the thumbnail-sized pixels the 
 read), and text. Reading text (PP-OCR, 0.13 s for a sign to ~0.85 s for a dense page) is only worth it where text is
 likely, so it is gated twice: first by the ImageNet evidence already stored for every photo
 (``tagger.engine.ocr.text_likely``: web sites, menus, envelopes, book jackets...; free; 96% of rendered text photos
-and 1.8% of Caltech photos pass), then by the text detector at 480 px (``TextReader.has_text``, ~25 ms; together
-~1% of Caltech photos pass); only then are the lines read. A photo that fails a gate is recorded too, so it is not
-looked at again until its content, the detector or the gate changes.
+and 1.8% of Caltech photos pass), then by the text detector on the stored 320 px thumbnail (``TextReader.has_text``,
+~12 ms; a photo the classifier is sure is a page skips it); only then is the photo decoded at reading size and
+read. A photo that fails a gate is recorded too, so it is not looked at again until its content, the detector or the
+gate changes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from tagger.library.catalog import Catalog
 from tagger.library.catalog_detections import FACES, TEXT
 from tagger.progress import Cancelled, ProgressFn
 
-READ_LONG_SIDE = 1280  # text is read at this long side: small print on a phone photo of a page survives
+READ_LONG_SIDE = 1280  # a page is read at this long side: small print on a phone photo of a page survives
+PAGE_READ = 960  # ...with the detector at this size (tagger.engine.ocr)
+GATE_SIDE = 320  # gate 2 looks at the stored thumbnail, this size
+SCENE_LONG_SIDE, SCENE_READ = 960, 640  # the first reading of every photo past the gates (a sign, a label, a page)
+SMALL_PRINT_LINES, SMALL_PRINT_HEIGHT = 6, 0.025  # a page with this many lines, or lines this low, is read again
 FACE_SIDE = 320  # what the face detector works at (the thumbnails' size)
 CHUNK = 32  # photos per transaction
 
@@ -87,13 +92,7 @@ def _detect_faces(catalog: Catalog, detector, info: tuple[Path, str | None] | No
     if info is None:
         return None
     path, digest = info
-    pixels = None
-    if digest:
-        try:
-            with Image.open(catalog.thumbnail_path(digest)) as im:
-                pixels = np.asarray(im.convert("RGB"), np.uint8)
-        except (OSError, ValueError):
-            pixels = None
+    pixels = _thumbnail(catalog, digest)
     if pixels is None:
         pixels = _upright(path, FACE_SIDE)
     if pixels is None:
@@ -105,7 +104,7 @@ def _detect_faces(catalog: Catalog, detector, info: tuple[Path, str | None] | No
 
 
 def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, should_stop) -> None:
-    from tagger.engine.ocr import text_likely
+    from tagger.engine.ocr import PAGE_STRENGTH, TEXT_PROB, text_strength
 
     model = text_pass_id()
     todo = catalog.not_looked_at(TEXT, model, root_ids)
@@ -114,10 +113,13 @@ def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, sh
     # gate 1, free: the ImageNet evidence stored with every photo
     likely: list[int] = []
     unlikely: list[int] = []
+    page: set[int] = set()
     for got, _, classes, probs in catalog.feature_chunks(engine.backbone, todo):
-        keep = text_likely(classes, probs) if len(got) else np.zeros(0, bool)
-        likely += [int(p) for p in np.asarray(got)[keep]]
-        unlikely += [int(p) for p in np.asarray(got)[~keep]]
+        strength = text_strength(classes, probs) if len(got) else np.zeros(0, np.float32)
+        got = np.asarray(got).tolist()
+        likely += [p for p, s in zip(got, strength) if s >= TEXT_PROB]
+        unlikely += [p for p, s in zip(got, strength) if s < TEXT_PROB]
+        page.update(p for p, s in zip(got, strength) if s >= PAGE_STRENGTH)
     hashes = _photo_info(catalog, unlikely)
     with catalog.transaction():
         for pid in unlikely:
@@ -131,7 +133,8 @@ def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, sh
         _check(should_stop)
         part = likely[lo:lo + CHUNK]
         info = _photo_info(catalog, part)
-        found = list(pool.map(_read_text, repeat(reader), [info.get(pid) for pid in part]))
+        found = list(pool.map(_read_text, repeat(catalog), repeat(reader), [info.get(pid) for pid in part],
+                              [p in page for p in part]))
         with catalog.transaction():
             for pid, got in zip(part, found):
                 if got is not None and pid in info:
@@ -142,18 +145,53 @@ def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, sh
             progress("reading text", min(lo + CHUNK, len(likely)), len(likely))
 
 
-def _read_text(reader, info: tuple[Path, str | None] | None) -> list | None:
-    """The lines printed in one photo ([] when gate 2 says there are none); None when it cannot be read now."""
+def _read_text(catalog: Catalog, reader, info: tuple[Path, str | None] | None, page: bool) -> list | None:
+    """The lines printed in one photo ([] when gate 2 says there are none); None when it cannot be read now.
+
+    Decoding a 12 MP JPEG costs ~25 ms even at 1/8 scale (every coefficient is read), so gate 2 looks at the stored
+    320 px thumbnail (~1.5 ms) and only a photo that passes is decoded, once, at reading size. A photo the classifier
+    takes for a page (``page``: gate 1's evidence >= PAGE_STRENGTH; 0.25 % of Caltech photos) skips gate 2, whose
+    320 px would lose its small print. Every photo is read first with the detector at 640 px (a sign's letters are
+    large; half the cost of 960); a page that turns out to be small print is read again at 960 px from a 1280 px
+    decode."""
     if info is None:
         return None
-    pixels = _upright(info[0], READ_LONG_SIDE)
-    if pixels is None:
+    path, digest = info
+    try:
+        if not page:
+            small = _thumbnail(catalog, digest)
+            small = _upright(path, GATE_SIDE) if small is None else small
+            if small is None:
+                return None
+            if not reader.has_text(small, side=GATE_SIDE):
+                return []
+        pixels = _upright(path, SCENE_LONG_SIDE)
+        if pixels is None:
+            return None
+        lines = reader.read(pixels, side=SCENE_READ)
+        if page and _small_print(lines):  # a page of small print: read again where its letters are large enough
+            sharper = _upright(path, READ_LONG_SIDE)
+            lines = lines if sharper is None else reader.read(sharper, side=PAGE_READ)
+        return lines
+    except Exception:  # noqa: BLE001 - an OCR failure never stops indexing; the photo is tried again next run
+        return None
+
+
+def _small_print(lines: list) -> bool:
+    """Whether what a first, quick reading found looks like a page of small print (several lines, low ones), which
+    the detector at 640 px misses part of: the page is read again at 960 px from a sharper decode."""
+    heights = sorted(line.box[3] for line in lines)
+    return len(lines) >= SMALL_PRINT_LINES or bool(heights and heights[len(heights) // 2] < SMALL_PRINT_HEIGHT)
+
+
+def _thumbnail(catalog: Catalog, digest: str | None) -> np.ndarray | None:
+    """The photo's stored thumbnail (upright RGB, 320 px), or None when there is none."""
+    if not digest:
         return None
     try:
-        if not reader.has_text(pixels):  # resized to the gate's own size (480 px: small print on a page survives)
-            return []
-        return reader.read(pixels)
-    except Exception:  # noqa: BLE001 - an OCR failure never stops indexing; the photo is tried again next run
+        with Image.open(catalog.thumbnail_path(digest)) as im:
+            return np.asarray(im.convert("RGB"), np.uint8)
+    except (OSError, ValueError):
         return None
 
 

@@ -14,6 +14,8 @@ from tagger.engine.query_parse import Query, parse
     ("Boats at the SUNSET!", "boats", ["sunset"]),  # case and punctuation fall away
     ("a person", "person", []),
     ("photo of a kangaroo", "kangaroo", []),  # the photo frame is not the subject
+    ("photos with text", "text", []),
+    ("pictures showing snow on mountains", "snow", ["mountains"]),
     ("a picture of boats on a lake", "boats", ["lake"]),
     ("images of grand pianos", "grand pianos", []),
     ("red car", "car", ["red"]),  # a modifier before the noun
