@@ -23,6 +23,14 @@ def digests(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def ids_by_folder(catalog) -> dict[str, list[int]]:
+    """The indexed photo ids of a catalog by the name of their folder (a Caltech class), in id order."""
+    out: dict[str, list[int]] = {}
+    for pid, path in sorted(catalog.photo_paths(catalog.indexed_ids()).items()):
+        out.setdefault(path.parent.name, []).append(pid)
+    return out
+
+
 def caltech_files(folder: str, n: int) -> list[Path]:
     """The first ``n`` photos of a Caltech-101 class folder; skips the calling test when the data set is absent."""
     import pytest  # here, not at the top: the bench scripts import this module without pytest

@@ -21,6 +21,8 @@ import numpy as np
 from tagger.engine.people import PEOPLE_WORDS
 from tagger.engine.text_kinds import TEXT_WORDS
 from tagger.library.catalog import Catalog
+from tagger.library.relevance import MATCH
+from tagger.library.user_words import fold as fold_word
 from tagger.library.user_words import word_forms
 
 FACES_WHY = 4  # Hit.why codes (tagger.library.search): 'faces'
@@ -105,6 +107,14 @@ class DetectedWords:
         if word is None:
             return None
         return self.words[word] * np.float32(scale), self.why[word]
+
+    def suggestion(self, text: str) -> str | None:
+        """The detected word to offer when ``text`` finds no match but names what it stands for: "person" for
+        "woman" (no gender is guessed), "group photo" for "family"; only when some photo has it."""
+        word, _ = _meaning(text, tuple(self.words))
+        if word is None or fold_word(word) == fold_word(text) or not np.any(self.words[word] >= MATCH):
+            return None
+        return word
 
     def rivals(self, text: str) -> np.ndarray | None:
         """(N,) for a kind of text (receipt, menu, ...): how surely each photo's text says it is another kind, which

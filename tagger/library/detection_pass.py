@@ -18,7 +18,6 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -72,18 +71,30 @@ def _faces(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, s
     if not todo:
         return
     detector = engine.faces
-    for lo in range(0, len(todo), CHUNK):
+
+    def store(pid: int, faces: list, digest: str | None) -> None:
+        catalog.put_faces(pid, faces, MODEL_ID, digest)
+        looked.faces += 1
+
+    _in_chunks(catalog, todo, pool, lambda info, pid: _detect_faces(catalog, detector, info), store,
+               "finding faces", progress, should_stop)
+
+
+def _in_chunks(catalog: Catalog, ids: list[int], pool, work: Callable, store: Callable, stage: str,
+               progress: ProgressFn | None, should_stop: Callable[[], bool] | None) -> None:
+    """``work(info, photo id)`` on the pool for each photo, ``store(photo id, result, content hash)`` for each result
+    that is not None, one transaction a chunk: a kill loses at most the chunk in hand, the next run resumes."""
+    for lo in range(0, len(ids), CHUNK):
         _check(should_stop)
-        part = todo[lo:lo + CHUNK]
+        part = ids[lo:lo + CHUNK]
         info = _photo_info(catalog, part)
-        found = list(pool.map(_detect_faces, repeat(catalog), repeat(detector), [info.get(pid) for pid in part]))
+        found = list(pool.map(work, [info.get(pid) for pid in part], part))
         with catalog.transaction():
             for pid, got in zip(part, found):
                 if got is not None and pid in info:
-                    catalog.put_faces(pid, got, MODEL_ID, info[pid][1])
-        looked.faces += len(part)
+                    store(pid, got, info[pid][1])
         if progress:
-            progress("finding faces", min(lo + CHUNK, len(todo)), len(todo))
+            progress(stage, min(lo + CHUNK, len(ids)), len(ids))
 
 
 def _detect_faces(catalog: Catalog, detector, info: tuple[Path, str | None] | None) -> list | None:
@@ -129,20 +140,14 @@ def _text(catalog: Catalog, engine, root_ids, looked: Looked, pool, progress, sh
     if not likely:
         return
     reader = engine.text_reader
-    for lo in range(0, len(likely), CHUNK):
-        _check(should_stop)
-        part = likely[lo:lo + CHUNK]
-        info = _photo_info(catalog, part)
-        found = list(pool.map(_read_text, repeat(catalog), repeat(reader), [info.get(pid) for pid in part],
-                              [p in page for p in part]))
-        with catalog.transaction():
-            for pid, got in zip(part, found):
-                if got is not None and pid in info:
-                    catalog.put_text(pid, got, model, info[pid][1])
-                    looked.texts += bool(got)
-                    looked.gated += not got
-        if progress:
-            progress("reading text", min(lo + CHUNK, len(likely)), len(likely))
+
+    def store(pid: int, lines: list, digest: str | None) -> None:
+        catalog.put_text(pid, lines, model, digest)
+        looked.texts += bool(lines)
+        looked.gated += not lines
+
+    _in_chunks(catalog, likely, pool, lambda info, pid: _read_text(catalog, reader, info, pid in page), store,
+               "reading text", progress, should_stop)
 
 
 def _read_text(catalog: Catalog, reader, info: tuple[Path, str | None] | None, page: bool) -> list | None:

@@ -428,6 +428,9 @@ class Library:
         import difflib
 
         out: list[str] = [w.text for w in self.user_words().similar(text, limit)]
+        stands_for = self.detected().suggestion(query_text(text))  # "woman": person (no gender is guessed)
+        if stands_for:  # what the query stands for, not words near it in meaning ("woman": not "bear")
+            return list(dict.fromkeys([stands_for] + out))[:limit]
         best_tags = self._best_tag_words()
         q = query_text(text)
         vec = self.engine.word_space.text_vectors([q]) if q else np.zeros((1, 0), np.float32)

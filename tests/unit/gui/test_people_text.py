@@ -20,6 +20,7 @@ from tagger.gui.search_controller import match_line
 from tagger.library.catalog import Catalog
 from tagger.library.catalog_detections import StoredFace, StoredLine
 from tagger.library.indexer import Indexer
+from tests.shared import ids_by_folder
 
 TIMEOUT = 60_000
 PHOTOS = 48  # 8 folders of 6 photos
@@ -36,7 +37,7 @@ def people_db(engine, caltech_library, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("people") / "catalog.db"
     with Catalog.open(db) as cat:
         Indexer(cat, engine, people=False, text=False).index([caltech_library])
-        ids = _ids_by_folder(cat)
+        ids = ids_by_folder(cat)
         hashes = dict(cat.photo_hashes(cat.indexed_ids()))
         with cat.transaction():
             for pid in cat.indexed_ids():  # every photo looked at: nothing found but what is put below
@@ -49,18 +50,10 @@ def people_db(engine, caltech_library, tmp_path_factory) -> Path:
     return db
 
 
-def _ids_by_folder(cat: Catalog) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    ids = cat.indexed_ids()
-    for pid, path in sorted(cat.photo_paths(ids).items()):
-        out.setdefault(path.parent.name, []).append(pid)
-    return out
-
-
 @pytest.fixture
 def ids(people_db) -> dict[str, list[int]]:
     with Catalog.open(people_db) as cat:
-        return _ids_by_folder(cat)
+        return ids_by_folder(cat)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 from tagger.gui.main_window import MainWindow
 from tagger.gui.search_controller import match_line, worth_trying
 from tagger.library.catalog import Catalog
+from tests.shared import ids_by_folder
 
 TIMEOUT = 60_000
 PHOTOS = 48  # the caltech_catalog fixture: 8 folders of 6 photos
@@ -36,7 +37,7 @@ def words_db(caltech_catalog, tmp_path_factory) -> Path:
     shutil.copytree(caltech_catalog.parent, lib)
     db = lib / caltech_catalog.name
     with Catalog.open(db) as cat:
-        ids = _ids_by_folder(cat)
+        ids = ids_by_folder(cat)
         cat.edit_user_tags(ids["kangaroo"][:2], ["Rex"])
         cat.edit_user_tags(ids["kangaroo"][:2] + ids["okapi"][:1], ["pet"])
         cat.add_user_tag(ids["pizza"][0], "Café", source="xmp")
@@ -45,14 +46,6 @@ def words_db(caltech_catalog, tmp_path_factory) -> Path:
         for pid in ids["sunflower"][:2]:
             cat.add_user_tag(pid, "Kwyjibo", source="xmp")
     return db
-
-
-def _ids_by_folder(cat: Catalog) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    ids = cat.indexed_ids()
-    for pid, path in sorted(cat.photo_paths(ids).items()):
-        out.setdefault(path.parent.name, []).append(pid)
-    return out
 
 
 @pytest.fixture
@@ -231,7 +224,7 @@ def test_the_tag_list_counts_tags_keywords_and_labels(window):
 
 def test_clicking_words_filters_the_grid_to_photos_carrying_all_of_them(window, qtbot, words_db):
     with Catalog.open(words_db) as cat:
-        ids = _ids_by_folder(cat)
+        ids = ids_by_folder(cat)
     pets, rexes = set(ids["kangaroo"][:2] + ids["okapi"][:1]), set(ids["kangaroo"][:2])
     bar = window.result_bar
 

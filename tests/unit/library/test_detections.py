@@ -248,3 +248,12 @@ def test_a_misread_letter_is_forgiven_in_a_made_up_word_not_in_a_real_one(lib, c
     assert (hit.photo_id, hit.match, hit.why) == (page, True, "text") and hit.score < 0.6
     assert lib.catalog.printed_words_like("fisgaivule") == ["fsgaivule"]
     assert not any(h.photo_id == page and h.match for h in lib.find("beach", limit=50).hits)  # "bench" is a word
+
+
+def test_a_word_the_faces_cannot_tell_suggests_the_one_they_can(lib, caltech_library):
+    photo = lib.catalog.photos_under(caltech_library / "okapi")[3]
+    with lib.catalog.transaction():
+        lib.catalog.put_faces(photo, [StoredFace(0.3, 0.15, 0.4, 0.6, 0.99)], "det-1", None)
+    result = lib.find("woman", limit=3)
+    assert result.matches == 0 and result.suggestions == ["person"]  # not a bear or a shark
+    assert lib.find("kangaroo", limit=3).suggestions == []
