@@ -39,9 +39,10 @@ def cmd_index(args, progress) -> int:  # the one command that creates a catalog
         print(f"{stats.scanned} photos found: {stats.new} new, {stats.changed} changed, {stats.unchanged} unchanged; "
               f"{stats.indexed} indexed, {stats.failed} failed, {stats.moved} moved, {stats.gone} gone "
               f"in {stats.seconds:.1f} s ({stats.images_per_second:.1f} images/s)")
-        if stats.faces or stats.texts:
-            print(f"  looked for faces in {stats.faces} photo(s) indexed before; read the text of {stats.texts} "
-                  "photo(s) where text was likely")
+        looked = ([f"looked for faces in {stats.faces} photo(s) indexed before"] if stats.faces else []) + (
+            [f"read the text of {stats.texts} photo(s) where text was likely"] if stats.texts else [])
+        if looked:
+            print("  " + "; ".join(looked))
         if stats.keywords:
             print(f"  keywords re-read for {stats.keywords} unchanged photos whose XMP sidecar changed")
         if summary["keyword_conflicts"]:
