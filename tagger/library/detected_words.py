@@ -33,6 +33,7 @@ PRINTED_PHRASE = 0.9  # ...and of one printing every word of a longer query ("ho
 PRINTED_FUZZY = 0.55  # ...of one printing a word one letter off a name or made-up word (a misread letter)
 PRINTED_SPAN = 0.05  # ...raised by up to this much by how well the text matches (FTS5's bm25), so the page that
 # prints a word most ranks first among them
+ANIMAL_SHARE = 0.7  # see DetectedWords.from_catalog
 FEW = 2000  # up to this many photos, their rows are read by id rather than the whole tables
 RANK_ONLY = 0.45  # a kind of person the faces cannot tell apart (man, woman, child): ranked first, not a match
 
@@ -67,7 +68,10 @@ class DetectedWords:
     why: dict[str, int] = field(default_factory=dict)  # word -> FACES_WHY or TEXT_WHY
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog, ids: np.ndarray) -> DetectedWords:
+    def from_catalog(cls, catalog: Catalog, ids: np.ndarray, animal: np.ndarray | None = None) -> DetectedWords:
+        """``animal``: (N,) the probability the classifier gives each photo's subject being a (non-human) mammal: the
+        face detector also fires on animals' faces (12 of the 22 Caltech test dalmatians, 7 cougar faces), so the
+        people words give way to a sure animal, by ANIMAL_SHARE of it (a person holding a dog keeps most of it)."""
         from tagger.engine.people import people_evidence
         from tagger.engine.text_kinds import text_evidence
 
@@ -81,10 +85,12 @@ class DetectedWords:
             i = out.row(pid)
             if i is None:
                 continue
-            out.has_faces[i] = bool(faces)
-            for word, p in people_evidence(faces).items():
+            keep = 1.0 - ANIMAL_SHARE * float(animal[i]) if animal is not None else 1.0
+            evidence = people_evidence(faces)
+            out.has_faces[i] = bool(faces) and evidence.get("person", 0.0) * keep >= MATCH
+            for word, p in evidence.items():
                 if word in out.words:
-                    out.words[word][i] = p
+                    out.words[word][i] = p * keep
         texts = catalog.printed_text(subset)
         if texts:
             facts = _photo_facts(catalog, list(texts))

@@ -209,8 +209,14 @@ class Library:
         table = self.table()
         key = (self._writes(), self._version)
         if self._detections is None or self._detections[0] != key:
-            self._detections = (key, DetectedWords.from_catalog(self.catalog, table.ids))
+            self._detections = (key, DetectedWords.from_catalog(self.catalog, table.ids, self._animal()))
         return self._detections[1]
+
+    def _animal(self) -> np.ndarray:
+        """(N,) the classifier's probability that each photo shows a mammal (ImageNet has no people: every mammal
+        class is an animal), aligned with :meth:`table`."""
+        self.table()
+        return relevance.taxonomy_probability("mammal", self._evidence)
 
     def _detected(self, part: str, p: np.ndarray, why: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A query part's relevance raised by the detectors: faces for people words, read text for text kinds, and
@@ -540,7 +546,17 @@ class Library:
         ``detected_words.detected_tags``)."""
         # a photo's cloud (the details panel, after every edit) reads only its own rows, not the whole library's
         few = len(photo_ids) <= FEW
-        found = DetectedWords.from_catalog(self.catalog, np.unique(photo_ids)) if few else self.detected()
+        if few:
+            table_ids = self.table().ids
+            subset = np.unique(np.asarray(photo_ids, np.int64))
+            animal = np.zeros(len(subset), np.float32)
+            if len(table_ids):
+                rows = np.minimum(np.searchsorted(table_ids, subset), len(table_ids) - 1)
+                known = table_ids[rows] == subset
+                animal[known] = self._animal()[rows[known]]
+            found = DetectedWords.from_catalog(self.catalog, subset, animal)
+        else:
+            found = self.detected()
         for pid in photo_ids:
             row = found.row(pid)
             if row is not None and pid in stored:

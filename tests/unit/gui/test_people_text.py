@@ -31,9 +31,9 @@ TEXT = [StoredLine("HARBOUR CRUISES", (0.1, 0.1, 0.6, 0.08), 0.93),
 
 @pytest.fixture(scope="module")
 def people_db(engine, caltech_library, tmp_path_factory) -> Path:
-    """The small library indexed without the detectors, then faces put on two kangaroos and a pizza and text on a
+    """The small library indexed without the detectors, then faces put on two pizzas and an airplane and text on a
     ketch, so the test knows exactly which photos have what (whatever the real detectors would find), and the tag
-    "zoo" on a kangaroo with a face and an okapi without one."""
+    "zoo" on a pizza with a face and an okapi without one."""
     db = tmp_path_factory.mktemp("people") / "catalog.db"
     with Catalog.open(db) as cat:
         Indexer(cat, engine, people=False, text=False).index([caltech_library])
@@ -43,10 +43,10 @@ def people_db(engine, caltech_library, tmp_path_factory) -> Path:
             for pid in cat.indexed_ids():  # every photo looked at: nothing found but what is put below
                 cat.put_faces(pid, [], "test", hashes[pid])
                 cat.put_text(pid, [], "test", hashes[pid])
-            for pid in ids["kangaroo"][:2] + ids["pizza"][:1]:
+            for pid in ids["pizza"][:2] + ids["airplanes"][:1]:
                 cat.put_faces(pid, [FACE], "test", hashes[pid])
             cat.put_text(ids["ketch"][0], TEXT, "test", hashes[ids["ketch"][0]])
-        cat.edit_user_tags([ids["kangaroo"][0], ids["okapi"][0]], ["zoo"])
+        cat.edit_user_tags([ids["pizza"][0], ids["okapi"][0]], ["zoo"])
     return db
 
 
@@ -78,7 +78,7 @@ def _shown(win) -> list[int]:
 
 
 def test_the_people_button_shows_the_photos_with_faces(window, qtbot, ids):
-    with_faces = ids["kangaroo"][:2] + ids["pizza"][:1]
+    with_faces = ids["pizza"][:2] + ids["airplanes"][:1]
     button = window.people_button
     assert button.isVisible() and button.isCheckable() and not button.isChecked()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -94,27 +94,27 @@ def test_the_people_button_shows_the_photos_with_faces(window, qtbot, ids):
 
 def test_people_combine_with_a_text_search_and_the_tag_filter(window, qtbot, ids):
     search = window.search_ctl
-    search.search_for("kangaroo")
+    search.search_for("pizza")
     _wait(qtbot, window)
     everywhere = window.search_ctl.result.matches
-    assert everywhere >= 4  # the six kangaroos, with or without faces
+    assert everywhere >= 4  # the six pizzas, with or without faces
 
     window.people_button.click()
     _wait(qtbot, window)
-    assert window.search_box.text() == "kangaroo"  # the words stay
-    assert sorted(_shown(window)) == sorted(ids["kangaroo"][:2])
-    assert window.result_label.text() == "2 matches for “kangaroo” with people"
+    assert window.search_box.text() == "pizza"  # the words stay
+    assert sorted(_shown(window)) == sorted(ids["pizza"][:2])
+    assert window.result_label.text() == "2 matches for “pizza” with people"
     window.result_bar.weaker.click()  # the weaker results too are photos with people only
-    assert set(_shown(window)) <= set(ids["kangaroo"][:2] + ids["pizza"][:1])
+    assert set(_shown(window)) <= set(ids["pizza"][:2] + ids["airplanes"][:1])
 
-    search.toggle_tag("zoo")  # the tag filter too: the kangaroo tagged "zoo" that has a face
+    search.toggle_tag("zoo")  # the tag filter too: the airplane tagged "zoo" that has a face
     _wait(qtbot, window)
-    assert _shown(window) == [ids["kangaroo"][0]]
-    assert window.result_label.text() == "1 match for “kangaroo” tagged “zoo” with people"
+    assert _shown(window) == [ids["pizza"][0]]
+    assert window.result_label.text() == "1 match for “pizza” tagged “zoo” with people"
 
     window.search_box.clear()  # no words: the tagged photos with people
     _wait(qtbot, window)
-    assert _shown(window) == [ids["kangaroo"][0]]
+    assert _shown(window) == [ids["pizza"][0]]
     assert window.result_label.text() == "1 photo tagged “zoo” with people"
 
     search.show_all()  # Ctrl+Shift+A drops every filter, People too
@@ -174,8 +174,8 @@ def test_why_reads_as_words():
 
 def test_the_details_panel_shows_faces_and_printed_text(window, qtbot, ids):
     details = window.details
-    assert window.grid.select_photo(ids["kangaroo"][0])
-    assert details.photo_id == ids["kangaroo"][0]
+    assert window.grid.select_photo(ids["pizza"][0])
+    assert details.photo_id == ids["pizza"][0]
     assert "Faces: 1" in details.facts.text()
     assert details.text_box.isHidden() and details.text_title.isHidden()  # no printed text: no section
 
@@ -243,6 +243,6 @@ def test_screenshot_with_the_people_filter(people_db, tmp_path, engine):
     from tagger.gui.app import main
 
     out = tmp_path / "people.png"
-    assert main(["--db", str(people_db), "--screenshot", str(out), "--people", "--search", "kangaroo",
+    assert main(["--db", str(people_db), "--screenshot", str(out), "--people", "--search", "pizza",
                  "--settings", str(tmp_path / "s.ini"), "--size", "1000x700"]) == 0
     assert Image.open(out).size == (1000, 700)
