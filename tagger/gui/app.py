@@ -62,8 +62,8 @@ def screenshot(window, args) -> int:
     from tagger.gui.services import wait_for
 
     width, height = (int(v) for v in args.size.lower().split("x"))
-    window.resize(width, height)
     window.show()
+    window.resize(width, height)  # after show, which fits the window to the (virtual, 800x800) offscreen screen
     wait_for(lambda: window.engine is not None or window.engine_ctl.error is not None or window.catalog is None, 300)
     if args.panel == "labels":  # room for the labelled folders, the training result and the versions
         split = window.side_tabs.parentWidget()

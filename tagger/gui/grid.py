@@ -3,13 +3,20 @@
 A QListView with uniform item sizes only asks for the rows it shows, so 100k photos cost a list of ids; thumbnails come
 from the catalog's thumbnail cache on a small thread pool, most recently requested first (what is on screen now), and a
 placeholder is drawn meanwhile. The GUI thread never decodes an image.
+
+The layout is responsive: the number of columns follows the viewport's width and the cells share that width, so no
+strip is left empty on the right; every cell is the same size, the thumbnail is drawn centred at the thumbnail size
+whatever the cached image's size (a photo looks the same size in the library and in a search), and the caption (a
+name, or "0.95 · text") has its own line under it, elided rather than drawn over the next row. While indexing adds
+photos the rows already shown keep their order and the photo at the top of the view stays where it is.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +25,23 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
     QRunnable,
     QSize,
     Qt,
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListView
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 PHOTO_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+
+GAP = 8  # the least space between two thumbnails, across and down (the caption sits in the space down)
+CAPTION_GAP = 3  # between a thumbnail and its caption
 
 
 # Why a search found a photo (``Hit.why``), as the grid says it: the tooltip's phrase and the word under the score
@@ -41,6 +54,26 @@ def why_text(why: str) -> str:
     """"found by the text in the photo": what found a hit, in words ("" when the search does not say)."""
     phrase = WHY_PHRASES.get(why)
     return f"found by {phrase}" if phrase else ""
+
+
+def grid_columns(width: int, thumb: int) -> tuple[int, int]:
+    """(columns, cell width) for a grid ``width`` px wide: as many columns as fit a thumbnail and a gap each, and the
+    cells widened to share the whole width between them (what is left over is under one pixel a column)."""
+    columns = max(1, width // (thumb + GAP))
+    return columns, max(thumb + GAP, width // columns)
+
+
+def cell_height(thumb: int, line_height: int) -> int:
+    """A cell's height: the thumbnail, its caption line and half a gap above and below (a gap between two rows)."""
+    return GAP // 2 + thumb + CAPTION_GAP + line_height + GAP // 2
+
+
+def cell_layout(cell: QRect, thumb: int, line_height: int) -> tuple[QRect, QRect]:
+    """(thumbnail square, caption line) inside a cell: the square centred across the cell's top, the caption on its
+    own line under it, as wide as the cell less half a gap each side. Shared by painting and tests."""
+    image = QRect(cell.left() + (cell.width() - thumb) // 2, cell.top() + GAP // 2, thumb, thumb)
+    caption = QRect(cell.left() + GAP // 2, image.bottom() + 1 + CAPTION_GAP, cell.width() - GAP, line_height)
+    return image, caption
 
 
 @dataclass
@@ -140,6 +173,51 @@ class PhotoGridModel(QAbstractListModel):
                 self._rows_by_hash.setdefault(r.hash, []).append(i)
         self.endResetModel()
 
+    def update_rows(self, rows: Sequence[GridRow]) -> bool:
+        """Show ``rows`` without moving the rows already shown, when it can: photos gone are removed and new ones
+        inserted where ``rows`` puts them, so the view's selection and scroll position survive indexing (a reset would
+        clear the selection and lay every row out again). False, and a reset, when the rows kept changed order."""
+        new = list(rows)
+        new_ids = {r.photo_id for r in new}
+        old_ids = {r.photo_id for r in self._rows}
+        if (len(new_ids) != len(new) or len(old_ids) != len(self._rows)
+                or [r.photo_id for r in new if r.photo_id in old_ids]
+                != [r.photo_id for r in self._rows if r.photo_id in new_ids]):
+            self.set_rows(new)
+            return False
+        i = len(self._rows) - 1
+        while i >= 0:  # the photos gone, a run at a time, from the end so that the indexes ahead stay right
+            if self._rows[i].photo_id in new_ids:
+                i -= 1
+                continue
+            end = i
+            while i >= 0 and self._rows[i].photo_id not in new_ids:
+                i -= 1
+            self.beginRemoveRows(QModelIndex(), i + 1, end)
+            del self._rows[i + 1:end + 1]
+            self.endRemoveRows()
+        at = 0
+        while at < len(new):  # the new photos, a run at a time, where the new order puts them
+            if new[at].photo_id in old_ids:
+                changed = self._rows[at] != new[at]  # e.g. the file was edited: another hash, another thumbnail
+                self._rows[at] = new[at]
+                if changed:
+                    self.dataChanged.emit(self.index(at), self.index(at))
+                at += 1
+                continue
+            end = at
+            while end < len(new) and new[end].photo_id not in old_ids:
+                end += 1
+            self.beginInsertRows(QModelIndex(), at, end - 1)
+            self._rows[at:at] = new[at:end]
+            self.endInsertRows()
+            at = end
+        self._rows_by_hash = {}
+        for i, r in enumerate(self._rows):
+            if r.hash:
+                self._rows_by_hash.setdefault(r.hash, []).append(i)
+        return True
+
     def row(self, i: int) -> GridRow:
         return self._rows[i]
 
@@ -223,11 +301,56 @@ def _placeholder(size: int, color: QColor | None = None) -> QPixmap:
     return pix
 
 
-class PhotoGrid(QListView):
-    """Icon-mode list view tuned for very long lists (uniform sizes, batched layout)."""
+class PhotoDelegate(QStyledItemDelegate):
+    """Paints a cell: the thumbnail fitted into the thumbnail square and centred, the caption elided on its line
+    under it, the selection as a tint over the whole cell. Every cell is the grid's cell size."""
 
-    def __init__(self, model: PhotoGridModel):
-        super().__init__()
+    def __init__(self, grid: PhotoGrid):
+        super().__init__(grid)
+        self.grid = grid
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return self.grid.gridSize()
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        thumb = self.grid.iconSize().width()
+        image_rect, caption_rect = cell_layout(option.rect, thumb, option.fontMetrics.height())
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if selected:
+            tint = QColor(palette.color(QPalette.ColorRole.Highlight))
+            tint.setAlpha(110)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(tint)
+            painter.drawRoundedRect(option.rect.adjusted(1, 1, -1, -1), 6, 6)
+        pix = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pix, QPixmap) and not pix.isNull():
+            size = pix.size().scaled(image_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)  # one size, small or big
+            target = QRect(QPoint(0, 0), size)
+            target.moveCenter(image_rect.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, size != pix.size())
+            painter.drawPixmap(target, pix)
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        elided = option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideMiddle, caption_rect.width())
+        painter.setPen(palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        painter.drawText(caption_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, elided)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            painter.setPen(palette.color(QPalette.ColorRole.Highlight))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(option.rect.adjusted(1, 1, -2, -2), 6, 6)
+        painter.restore()
+
+
+class PhotoGrid(QListView):
+    """Icon-mode list view tuned for very long lists (uniform sizes, batched layout), its columns sized to its width.
+
+    The vertical scroll bar is always on: the columns are worked out for the width beside it, and a bar that came and
+    went with the number of photos would change that width under them."""
+
+    def __init__(self, model: PhotoGridModel, parent: QWidget | None = None):
+        super().__init__(parent)
         self.setModel(model)
         model.thumbnails_arrived.connect(self.viewport().update)
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -238,12 +361,48 @@ class PhotoGrid(QListView):
         self.setBatchSize(2000)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setWordWrap(False)
-        self.setSpacing(4)
+        self.setSpacing(0)  # the gaps are inside the cells, so that the cells can share the whole width
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setItemDelegate(PhotoDelegate(self))
         self.apply_thumb_size(model.thumb_size)
 
     def apply_thumb_size(self, size: int) -> None:
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 12, size + 28))
+        self._fit_columns()
+
+    def columns(self) -> int:
+        return max(1, self.viewport().width() // max(1, self.gridSize().width()))
+
+    def _fit_columns(self) -> None:
+        """Cells as wide as the viewport's width shared by the columns that fit (Qt wraps an item that would end
+        on the viewport's last pixel, hence the one pixel less)."""
+        thumb = self.iconSize().width()
+        _, width = grid_columns(self.viewport().width() - 1, thumb)
+        size = QSize(width, cell_height(thumb, self.fontMetrics().height()))
+        if size != self.gridSize():
+            self.setGridSize(size)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit_columns()
+        super().resizeEvent(event)
+
+    @contextmanager
+    def anchored(self) -> Iterator[None]:
+        """Keep the photo at the top left of the view where it is while the rows change under it (new photos
+        inserted above it while indexing): what the person is looking at does not jump."""
+        top = self.indexAt(QPoint(GAP, GAP))
+        anchor = QPersistentModelIndex(top) if top.isValid() else None
+        y = self.visualRect(top).top() if top.isValid() else 0
+        yield
+        if anchor is None or not anchor.isValid():
+            return
+        self.executeDelayedItemsLayout()
+        index = self.model().index(anchor.row(), 0)
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.value() + self.visualRect(index).top() - y)
 
     def selected_ids(self) -> list[int]:
         return [i.data(PHOTO_ID_ROLE) for i in self.selectionModel().selectedIndexes()]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from tagger.gui.services import IndexJob
 from tagger.gui.session import Session
+from tagger.gui.start_folder import photo_start_folder
 from tagger.gui.status_bar import StatusBar
 from tagger.gui.widgets import FailuresDialog
 
@@ -60,7 +61,7 @@ class IndexingController(QObject):
     # ------------------------------------------------------------------ folders
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.dialog_parent, "Add a photo folder")
+        folder = QFileDialog.getExistingDirectory(self.dialog_parent, "Add a photo folder", photo_start_folder())
         if folder:
             self.add_folder(Path(folder))
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from tagger.gui.details_controller import DetailsController
+from tagger.gui.elided_label import ElidedLabel
 from tagger.gui.engine_controller import EngineController
 from tagger.gui.grid import PHOTO_ID_ROLE, PhotoGrid, PhotoGridModel
 from tagger.gui.indexing_controller import IndexingController
@@ -36,6 +37,7 @@ from tagger.gui.keywords_controller import KeywordsController
 from tagger.gui.labels_controller import LabelsController
 from tagger.gui.labels_panel import LabelsPanel
 from tagger.gui.recent import recent_catalogs, remember_catalog
+from tagger.gui.screen_fit import fit_window
 from tagger.gui.search_controller import SearchController
 from tagger.gui.session import Session
 from tagger.gui.status_bar import StatusBar
@@ -46,11 +48,14 @@ from tagger.gui.tag_undo import TagUndo
 from tagger.gui.widgets import DetailsPanel, ResultBar, SettingsDialog, TagCloud, WelcomePage, people_chip
 from tagger.library.catalog import Catalog, CatalogError
 
+DEFAULT_SIZE = QSize(1400, 900)  # first start, made smaller on a smaller screen
+
 
 class MainWindow(QMainWindow):
     def __init__(self, db_path: Path, settings: QSettings, *, start_engine: bool = True):
         super().__init__()
         self.settings = settings
+        self._fitted_shown = False
         self.session = Session(Path(db_path))
         self.setWindowTitle("Tagger")
         self._build()
@@ -87,7 +92,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.search_box)
         self.people_button = people_chip()  # the People filter, beside the words it narrows
         bar.addWidget(self.people_button)
-        self.result_label = QLabel()
+        self.result_label = ElidedLabel()  # elided: a long "No photo … matches …" must not widen the window
         bar.addWidget(self.result_label)
         outer.addLayout(bar)
 
@@ -170,8 +175,39 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.ZoomIn)
         self._action(view, "S&maller thumbnails", lambda: self.set_thumb_size(self.model.thumb_size - 32),
                      QKeySequence.StandardKey.ZoomOut)
-        esc = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search_box)
-        esc.activated.connect(self.search_box.clear)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self._escape)
+        self.search_box.installEventFilter(self)  # Down from the search box into its results: see eventFilter
+
+    def _escape(self) -> None:
+        """Esc backs out one step: a selection in the grid is dropped (and the details panel empties), then the
+        search is cleared; typing in the search box, Esc clears the search at once."""
+        if self.grid.selected_ids() and not self.search_box.hasFocus():
+            self.grid.clearSelection()
+        else:
+            self.search_box.clear()
+
+    def eventFilter(self, watched, event) -> bool:
+        """Down or Page Down in the search box enters the results, unless the word completion's list is open (its
+        own Down); a filter, not a shortcut: a shortcut would take Down from that list too."""
+        if (watched is self.search_box and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown)
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            completer = self.search_box.completer()
+            if completer is None or not completer.popup().isVisible():
+                self.enter_results()
+                return True
+        return super().eventFilter(watched, event)
+
+    def enter_results(self) -> None:
+        """Down from the search box: the focus moves to the results, on the first photo (selected, so that the details
+        show it) unless photos are selected there already."""
+        if not self.model.rowCount():
+            return
+        self.grid.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if not self.grid.selected_ids():
+            first = self.model.index(0)
+            self.grid.selectionModel().setCurrentIndex(first, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.grid.scrollTo(first)
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         act = QAction(text, self)
@@ -203,6 +239,7 @@ class MainWindow(QMainWindow):
         engine.version_applied.connect(details.show_selected)
 
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(details.show_selected)  # new rows drop the selection without a word
         self.grid.activated.connect(lambda idx: details.open_photo(idx.data(PHOTO_ID_ROLE)))
         self.details.similar_requested.connect(search.find_similar)
         self.details.tag_clicked.connect(search.search_for)
@@ -222,6 +259,7 @@ class MainWindow(QMainWindow):
         index.folder_removed.connect(self._folder_removed)
         index.photos_changed.connect(self.reload_photos)
         index.running_changed.connect(labels.set_indexing)
+        index.running_changed.connect(search.set_indexing)
         index.finished.connect(labels.refresh)  # labelled folders' photo counts
         index.finished.connect(self.reload_photos)
         index.finished.connect(search.schedule_cloud)
@@ -233,16 +271,19 @@ class MainWindow(QMainWindow):
         self.search_ctl.schedule_cloud()
 
     def _restore_geometry(self) -> None:
+        """The geometry of the last session, or 1400x900 centred at first start: either way inside the screen's
+        available area with its frame and status bar (a geometry saved on a big monitor, opened on a laptop)."""
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-            return
-        screen = QGuiApplication.primaryScreen()
-        room = screen.availableGeometry() if screen is not None else None
-        if room is None or room.isEmpty():
-            self.resize(1240, 740)
-        else:  # fits the screen with its frame: a 1280x800 laptop too
-            self.resize(min(1400, room.width() - 40), min(900, room.height() - 60))
+        if geometry is not None and self.restoreGeometry(geometry):
+            fit_window(self)
+        else:
+            fit_window(self, DEFAULT_SIZE)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._fitted_shown:  # again with the frame the window manager drew, now that it is known
+            self._fitted_shown = True
+            fit_window(self)
 
     # ------------------------------------------------------------------ catalog
 
@@ -316,10 +357,14 @@ class MainWindow(QMainWindow):
                 self.index_ctl.reindex()
 
     def set_thumb_size(self, size: int) -> None:
+        """Zoom the grid; the selection (and so the details panel) stays."""
         size = max(96, min(320, size))
         self.settings.setValue("view/thumb_size", size)
+        selected, current = set(self.grid.selected_ids()), self.grid.current_photo()
         self.model.set_thumb_size(size)
         self.grid.apply_thumb_size(size)
+        if selected:
+            self.search_ctl.reselect(selected, current)
 
     def closeEvent(self, event) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

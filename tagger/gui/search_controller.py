@@ -97,6 +97,7 @@ class SearchController(QObject):
         self.active = False  # the grid shows a search's (or a find-similar's) answer, not the library
         self.searching = False  # a search is under way
         self.cloud_pending = False  # the cloud does not describe what is shown yet
+        self.indexing = False  # photos are being indexed: an empty cloud is one still to come
         self.tags: list[str] = []  # the tag filter
         self.people = False  # the People filter: only photos with a face
         self._asked = SearchScope()  # the filters of the search whose answer is awaited or shown
@@ -124,11 +125,14 @@ class SearchController(QObject):
     # ------------------------------------------------------------------ the library
 
     def reload_library(self) -> None:
-        """Read the library's photos again (after indexing or a removed folder); a search on screen stays."""
+        """Read the library's photos again (after indexing or a removed folder); a search on screen stays. New photos
+        go where the newest-first order puts them, but the photos shown do not move: the one at the top of the view
+        stays put and the selection stays (indexing reloads every few seconds while someone browses)."""
         rows = library_rows(self.session.catalog)
         self._by_id = {r.photo_id: r for r in rows}
         if not self.active:
-            self.model.set_rows(rows)
+            with self.grid.anchored():
+                self.model.update_rows(rows)
             self.result_label.setText(f"{len(rows):,} photos")
 
     def _library_rows(self) -> list[GridRow]:
@@ -309,10 +313,11 @@ class SearchController(QObject):
         self.showing_weaker = not self.showing_weaker
         self._fill_grid()
         if selected:
-            self._reselect(selected, current)
+            self.reselect(selected, current)
         self.grid.verticalScrollBar().setValue(scroll)
 
-    def _reselect(self, ids: set[int], current: int | None) -> None:
+    def reselect(self, ids: set[int], current: int | None) -> None:
+        """Select these photos again (those still shown) after the grid's rows were replaced."""
         selection = QItemSelection()
         sel = self.grid.selectionModel()
         for i, r in enumerate(self.model.rows()):
@@ -360,7 +365,17 @@ class SearchController(QObject):
         if seq != self._cloud_seq:
             return
         self.cloud_pending = False
-        self.cloud.set_tags(tags, self._cloud_title)
+        self.cloud.set_tags(tags, self._cloud_title, self._cloud_placeholder())
+
+    def set_indexing(self, running: bool) -> None:
+        """Indexing started or ended: an empty cloud says whether its tags are on their way (the first indexing of a
+        library) or there are none, at once rather than at the next cloud."""
+        self.indexing = running
+        if not self.cloud.words:
+            self.cloud.set_tags([], self._cloud_title, self._cloud_placeholder())
+
+    def _cloud_placeholder(self) -> str:
+        return "tags appear once photos are indexed" if self.indexing else "no tags yet"
 
     # ------------------------------------------------------------------ the engine
 

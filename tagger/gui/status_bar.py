@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+MESSAGE_MIN_WIDTH = 80  # pixels
+
 
 class StatusBar(QStatusBar):
     def __init__(self, parent=None):
@@ -32,6 +34,8 @@ class StatusBar(QStatusBar):
         self.addWidget(self.cancel_button)
         self.message = QLabel()  # our own line: QStatusBar.showMessage would paint over the widgets above
         self.message.setStyleSheet("color:#555")
+        self.message.setMinimumWidth(MESSAGE_MIN_WIDTH)  # a long message is cut (whole in its tooltip): the
+        # window never grows wider than the screen for it
         self.addWidget(self.message, 1)
         self._message_timer = QTimer(self, singleShot=True)
         self._message_timer.timeout.connect(self.message.clear)

@@ -6,14 +6,13 @@ Presentation only: they show what the core computed and emit signals for what th
 
 from __future__ import annotations
 
-import datetime as _dt
 import html
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -36,6 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.gui.dates import human_date, human_timestamp
+from tagger.gui.start_folder import photo_start_folder
+
 
 class TagCloud(QTextBrowser):
     """Words sized by weight; clicking a word emits ``tag_clicked``."""
@@ -48,15 +50,18 @@ class TagCloud(QTextBrowser):
         self.setOpenExternalLinks(False)
         self.anchorClicked.connect(self._clicked)
         self.setMinimumHeight(48)
+        # lines break between words only: a phrase wider than the cloud scrolls rather than splitting mid-word
+        self.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         self.words: list[str] = []
         self._title = ""
 
-    def set_tags(self, tags: Sequence, title: str = "") -> None:
-        """``tags``: objects with ``tag`` and ``weight`` (strongest first)."""
+    def set_tags(self, tags: Sequence, title: str = "", placeholder: str = "no tags yet") -> None:
+        """``tags``: objects with ``tag`` and ``weight`` (strongest first). ``placeholder`` is what an empty cloud says
+        (while the first photos are indexed, that tags are coming rather than that there are none)."""
         self.words = [t.tag for t in tags]
         self._title = title
         if not tags:
-            self.setHtml(f"<p style='color:gray'>{html.escape(title)}<br>no tags yet</p>")
+            self.setHtml(f"<p style='color:gray'>{html.escape(title)}<br>{html.escape(placeholder)}</p>")
             return
         top = max(t.weight for t in tags) or 1.0
         spans = []
@@ -64,9 +69,17 @@ class TagCloud(QTextBrowser):
             size = 11 + round(15 * (t.weight / top) ** 0.7)
             shade = 120 + round(135 * (t.weight / top) ** 0.5)
             spans.append(f"<a href='tag:{html.escape(t.tag, quote=True)}' style='font-size:{size}px; "
-                         f"color:rgb(80,{shade // 2 + 60},{shade}); text-decoration:none'>{html.escape(t.tag)}</a>")
+                         f"color:rgb(80,{shade // 2 + 60},{shade}); text-decoration:none'>{self._unbroken(t.tag)}</a>")
         head = f"<div style='color:gray; font-size:11px'>{html.escape(title)}</div>" if title else ""
-        self.setHtml(head + "<p style='line-height:150%'>" + " &nbsp; ".join(spans) + "</p>")
+        # the gap between tags may break only after it, so that no line starts with a blank
+        self.setHtml(head + "<p style='line-height:150%'>" + "&nbsp;&nbsp; ".join(spans) + "</p>")
+
+    @staticmethod
+    def _unbroken(phrase: str) -> str:
+        """The phrase as HTML whose spaces are non-breaking and whose hyphens are joined to the next letter: a line may
+        break only between tags, never inside one ("grand / piano" reads as two tags, "tree / wallaby" beside
+        "wallaby" as "wallaby wallaby", "red- / legged partridge" as a tag "red-")."""
+        return "&nbsp;".join(html.escape(word) for word in phrase.split()).replace("-", "-\u2060")  # word joiner
 
     def _clicked(self, url: QUrl) -> None:
         text = url.toString()
@@ -112,10 +125,11 @@ class ResultBar(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
                                           | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
             label.linkActivated.connect(self._link)
+            label.setWordWrap(True)  # many words to try wrap: they never widen the window past the screen
             label.hide()
-            layout.addWidget(label)
+            layout.addWidget(label, 1)  # the room the row has: one line when it fits, wrapped when not
         layout.setSpacing(14)
-        layout.addStretch(1)
+        layout.addStretch(0)  # the fold button on the right when there are no words
         self.weaker = QPushButton()
         self.weaker.setFlat(True)
         self.weaker.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -254,10 +268,10 @@ class DetailsPanel(QWidget):
             self.user.clear()
             return
         self.preview.setText("loading…")
-        taken = info.get("taken_at") or "unknown date"
+        taken = human_date(info.get("taken_at")) or "unknown date"
         size = _size(info.get("size") or 0)
         dims = f"{info.get('width')}×{info.get('height')}" if info.get("width") else ""
-        indexed = _dt.datetime.fromtimestamp(info.get("indexed_at") or 0).strftime("%Y-%m-%d %H:%M")
+        indexed = human_timestamp(info.get("indexed_at") or 0)
         self.facts.setText(
             f"<b>{html.escape(path.name if path else '')}</b><br>"
             f"{html.escape(str(taken))} · {dims} · {size} · {html.escape(info.get('format') or '')}<br>"
@@ -343,7 +357,7 @@ class WelcomePage(QWidget):
         self.error.setVisible(bool(message))
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a photo folder")
+        folder = QFileDialog.getExistingDirectory(self, "Choose a photo folder", photo_start_folder())
         if folder:
             self.folder_chosen.emit(Path(folder))
 
