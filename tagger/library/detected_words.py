@@ -218,6 +218,10 @@ def detected_tags(found: DetectedWords, row: int, tags: list[tuple[str, float]],
     face = float(found.words["face"][row]) if "face" in found.words else 0.0
     if face > 0:
         tags = [(t, w * (1 - OBJECT_DEMOTION * face) if _object(t) else w) for t, w in tags]
+    for kind in TEXT_KINDS:  # the text says receipt: the classifier's "menu" gives way, as in search (rivals)
+        p = float(found.words[kind][row]) if kind in found.words else 0.0
+        if p >= line:
+            tags = [(t, w * (1 - p) if t in TEXT_KINDS and t != kind else w) for t, w in tags]
     have = {t for t, _ in tags}
     extra = [(word, top * (1 + lead * (2 * float(p[row]) - 1))) for word, p in found.words.items()
              if p[row] >= line and word not in have]

@@ -269,3 +269,18 @@ def test_a_face_on_a_sure_animal_is_not_a_person(cat, tmp_path):
     found = DetectedWords.from_catalog(cat, np.array([dog, owner]), animal=np.array([0.95, 0.5]))
     person, _ = found.evidence("person")
     assert person[0] < 0.5 <= person[1] and found.has_faces.tolist() == [False, True]
+
+
+def test_a_receipt_s_cloud_does_not_call_it_a_menu(cat, tmp_path):
+    from tagger.library.detected_words import detected_tags
+
+    (a,) = _photos(cat, tmp_path / "lib", 1)
+    till = [StoredLine(t, (0.3, 0.05 + 0.08 * i, 0.4, 0.03), 0.97) for i, t in enumerate(
+        ["CORNER MARKET", "COFFEE 3.50", "BREAD 2.20", "MILK 1.15", "SUBTOTAL 6.85", "TAX 0.55", "TOTAL 7.40",
+         "CASH 10.00", "CHANGE 2.60"])]
+    with cat.transaction():
+        cat.put_text(a, till, "ocr-1", None)
+    found = DetectedWords.from_catalog(cat, np.array([a]))
+    tags = detected_tags(found, 0, [("menu", 0.30), ("envelope", 0.25), ("plate", 0.2)], 0.1, 0.5)
+    words = [t for t, _ in tags]
+    assert words.index("receipt") < words.index("envelope") < words.index("menu")  # ImageNet's "menu" gives way
