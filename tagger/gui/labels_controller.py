@@ -201,9 +201,11 @@ class LabelsController(QObject):
         self.busy_changed.emit(True)
 
     def _job_done(self, result) -> None:
-        """The catalog's active version changed: wait (still busy) until the engine runs it."""
+        """The catalog's active version changed: wait (still busy) until the engine runs it. The labels' note goes:
+        its "Retrain to teach it" (or "… until you retrain") spoke of the version before."""
         self._running, self._switching = False, True
         self.panel.training.running(False)
+        self.panel.note("")
         if isinstance(result, int):
             self.panel.training.show_result(f"Version {result} is active." if result else
                                             "The untrained model is active (v0).")

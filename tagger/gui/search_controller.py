@@ -10,6 +10,9 @@ empty search box shows just those photos; the People button likewise keeps the p
 Searches and clouds run in the engine service's thread (:mod:`tagger.gui.engine_controller`). Every request carries a
 sequence number and an answer to a request that has since been replaced is dropped: typing fast never shows the
 results of an older query after a newer one.
+
+A find-similar shows "similar to X.jpg" in the search box: one thing, not words. Editing it (a key typed, a part
+deleted) ends the find-similar and keeps only what was typed: a fresh word search, or the library when nothing was.
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ def match_line(result, people: bool = False) -> str:
     return f"{n:,} match{'' if n == 1 else 'es'} for “{text}”" + (f" {kept}" if kept else "")
 
 
+def typed_over(shown: str, text: str) -> str:
+    """What the person typed into ``shown`` to make ``text``: the characters between the parts the edit kept at either
+    end ("similar to a.jpg" + "dog" typed at the end -> "dog"; a deletion -> ""; all selected and typed over -> the
+    new text). A find-similar's text is one thing, never words to edit: only what was typed is kept."""
+    start = 0
+    while start < min(len(shown), len(text)) and shown[start] == text[start]:
+        start += 1
+    end = 0
+    while end < min(len(shown), len(text)) - start and shown[-1 - end] == text[-1 - end]:
+        end += 1
+    return text[start:len(text) - end]
+
+
 def worth_trying(result) -> list[str]:
     """The result's suggestions that would change something: none while it matches, and never the words already
     searched or filtered by (with a tag filter on, the library's words include the query itself)."""
@@ -102,6 +118,7 @@ class SearchController(QObject):
         self.people = False  # the People filter: only photos with a face
         self._asked = SearchScope()  # the filters of the search whose answer is awaited or shown
         self.result = None  # the SearchResult shown (None: the library or a find-similar)
+        self.similar_text: str | None = None  # the box's text while it shows a find-similar, None otherwise
         self.showing_weaker = False  # the weaker results are unfolded
         self._matched: list[GridRow] = []
         self._weaker: list[GridRow] = []
@@ -146,15 +163,14 @@ class SearchController(QObject):
 
     def search_for(self, text: str) -> None:
         """Search these words now (a clicked tag), without waiting for the typing pause."""
+        self.similar_text = None  # replaced, not edited
         self.box.setText(text)
         self.search_timer.stop()
         self.run_search()
 
     def show_all(self) -> None:
         """Every photo of the library: no search, no tag filter, no People filter."""
-        self.box.blockSignals(True)
-        self.box.clear()
-        self.box.blockSignals(False)
+        self._set_box("")
         self.tags = []
         self._show_people(False)
         self._filter_changed()
@@ -163,7 +179,17 @@ class SearchController(QObject):
         """A filter is on (tags or People): with an empty box the grid shows the photos it keeps."""
         return bool(self.tags) or self.people
 
+    def _set_box(self, text: str, similar: bool = False) -> None:
+        """The box's text set by the controller (no search of its own); ``similar``: a find-similar's text."""
+        self.box.blockSignals(True)
+        self.box.setText(text)
+        self.box.blockSignals(False)
+        self.similar_text = text if similar else None
+
     def _text_changed(self, text: str) -> None:
+        if self.similar_text is not None:  # the person edited a find-similar's text: a fresh search of what they typed
+            text = typed_over(self.similar_text, text)
+            self._set_box(text)
         if not text.strip():
             self.search_timer.stop()
             if self._filtered():
@@ -235,10 +261,8 @@ class SearchController(QObject):
         photos."""
         self.bar.show_tags(self.tags)
         self.tags_changed.emit(list(self.tags))
-        if self.box.text().startswith(SIMILAR_PREFIX):  # a find-similar is not words to search for
-            self.box.blockSignals(True)
-            self.box.clear()
-            self.box.blockSignals(False)
+        if self.similar_text is not None:  # a find-similar is not words to search for
+            self._set_box("")
         self.search_timer.stop()
         if self.box.text().strip() or self._filtered():
             self.run_search()
@@ -249,9 +273,7 @@ class SearchController(QObject):
         if photo_id is None or self.session.engine is None:
             return
         name = self._by_id[photo_id].name if photo_id in self._by_id else str(photo_id)
-        self.box.blockSignals(True)
-        self.box.setText(f"{SIMILAR_PREFIX}{name}")
-        self.box.blockSignals(False)
+        self._set_box(f"{SIMILAR_PREFIX}{name}", similar=True)
         if self.tags:  # photos that look alike, in the whole library: no filter stays on screen unapplied
             self.tags = []
             self.bar.show_tags(self.tags)
@@ -381,7 +403,7 @@ class SearchController(QObject):
 
     def engine_ready(self) -> None:
         """A search typed (or a tag clicked) while the model loaded runs now; otherwise the library's cloud appears."""
-        if self.box.text().strip() or self._filtered():
+        if (self.box.text().strip() and self.similar_text is None) or self._filtered():
             self.run_search()
         else:
             self.request_cloud()
@@ -390,7 +412,7 @@ class SearchController(QObject):
         """Another model version answers now: the same words may find other photos (a find-similar would not
         change: it compares backbone features, which no training touches)."""
         text = self.box.text().strip()
-        if self.active and (text or self._filtered()) and not text.startswith(SIMILAR_PREFIX.strip()):
+        if self.active and (text or self._filtered()) and self.similar_text is None:
             self.run_search()
         else:
             self.schedule_cloud()
