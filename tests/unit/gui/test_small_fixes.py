@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,27 +15,18 @@ from PySide6.QtCore import QSettings, Qt
 
 from tagger.gui.main_window import MainWindow
 from tagger.gui.search_controller import SIMILAR_PREFIX
-from tagger.library.catalog import Catalog
-from tagger.library.indexer import Indexer
 
 TIMEOUT = 60_000
 TRAIN_TIMEOUT = 300_000
 PHOTOS = 48
 
 
-@pytest.fixture(scope="module")
-def small_db(engine, caltech_library, tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("small_fixes") / "catalog.db"
-    with Catalog.open(db) as cat:
-        Indexer(cat, engine).index([caltech_library])
-    return db
-
-
 @pytest.fixture
-def window(qtbot, small_db, tmp_path, engine):
-    """A window on a private copy of the catalog (the labels test writes labels and a version)."""
-    shutil.copytree(small_db.parent, tmp_path / "lib")
-    win = MainWindow(tmp_path / "lib" / small_db.name, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+def window(qtbot, caltech_catalog, tmp_path, engine):
+    """A window on a private copy of the shared small catalog (the labels test writes labels and a version)."""
+    shutil.copytree(caltech_catalog.parent, tmp_path / "lib")
+    win = MainWindow(tmp_path / "lib" / caltech_catalog.name,
+                     QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.engine is not None, timeout=TIMEOUT)
