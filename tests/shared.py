@@ -71,3 +71,18 @@ def cli_json(capsys, *argv: str) -> object:
     out = capsys.readouterr().out
     assert code == 0, out
     return json.loads(out)
+
+
+def fit_until_stopped(*args, should_stop, **kwargs):
+    """Stands in for ``fit_open_set`` in tests of cancelling: a long fit that stops when asked, as the real one does
+    between folds (monkeypatch it onto ``tagger.training.retrain``)."""
+    import time
+
+    from tagger.progress import Cancelled
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if should_stop():
+            raise Cancelled()
+        time.sleep(0.01)
+    raise AssertionError("the training was never asked to stop")

@@ -270,20 +270,11 @@ def test_retrain_shows_progress_and_curve_then_uses_the_new_version(qtbot, fresh
 
 
 def test_cancelling_a_training_changes_nothing(qtbot, fresh_db, settings, caltech_library, monkeypatch):
-    import time
 
     import tagger.training.retrain as retrain
-    from tagger.progress import Cancelled
+    from tests.shared import fit_until_stopped
 
-    def slow_fit(*args, should_stop, **kwargs):  # a long fit that stops when asked, as the real one does between folds
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if should_stop():
-                raise Cancelled()
-            time.sleep(0.01)
-        raise AssertionError("the training was never asked to stop")
-
-    monkeypatch.setattr(retrain, "fit_open_set", slow_fit)
+    monkeypatch.setattr(retrain, "fit_open_set", fit_until_stopped)
     win = _open(qtbot, fresh_db, settings)
     panel, labels = win.labels_panel, win.labels_ctl
     for folder in ("kangaroo", "okapi"):

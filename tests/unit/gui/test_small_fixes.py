@@ -87,20 +87,10 @@ def test_the_retrain_hint_goes_once_a_training_made_a_new_version(window, qtbot,
 
 
 def test_the_retrain_hint_stays_when_a_training_is_cancelled(window, qtbot, caltech_library, monkeypatch):
-    import time
-
     import tagger.training.retrain as retrain
-    from tagger.progress import Cancelled
+    from tests.shared import fit_until_stopped
 
-    def slow_fit(*args, should_stop, **kwargs):
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if should_stop():
-                raise Cancelled()
-            time.sleep(0.01)
-        raise AssertionError("the training was never asked to stop")
-
-    monkeypatch.setattr(retrain, "fit_open_set", slow_fit)
+    monkeypatch.setattr(retrain, "fit_open_set", fit_until_stopped)
     panel, labels = window.labels_panel, window.labels_ctl
     for folder in ("kangaroo", "okapi"):
         labels.add_label(caltech_library / folder, folder)
