@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -106,6 +107,44 @@ def _depth(net: WordNet, wnid: str) -> int:
 
 @lru_cache(maxsize=1)
 def wordnet() -> WordNet:
+    """The noun hierarchy: from its array cache (``tagger.engine.wordnet_arrays``; built on first use) when it can be
+    read or written, else parsed from ``resources/`` (the same WordNet either way)."""
+    found = _arrays()
+    if found is None:
+        return _parse_wordnet()
+    lemmas, parents, children, by_lemma, _, _ = found
+    return WordNet(lemmas, parents, children, by_lemma)
+
+
+_SOURCES = ("wordnet_words.txt.gz", "wordnet_is_a.txt.gz", SENSE_FILE, "imagenet1k_classes.tsv")
+
+
+@lru_cache(maxsize=1)
+def _arrays():
+    """The cache's lazy mappings (lemmas, parents, children, by_lemma, sense counts), or None to parse instead.
+    Keyed by the size and time of the text files, so changed resources build a new one."""
+    import hashlib
+
+    from tagger.engine import wordnet_arrays
+    from tagger.paths import models_dir
+
+    try:
+        stamp = "|".join(f"{n}:{st.st_size}:{st.st_mtime_ns}" for n in _SOURCES
+                         for st in [resource_path(n).stat()])
+        key = hashlib.sha256(f"{wordnet_arrays.FORMAT}|{stamp}".encode()).hexdigest()[:16]
+        path = models_dir() / "wordnet-cache" / f"wordnet-{key}.npz"
+        arrays = wordnet_arrays.load(path)
+        if arrays is None:
+            net = _parse_wordnet()
+            arrays = wordnet_arrays.to_arrays(net.lemmas, net.parents, net.children, net.by_lemma, _parse_senses(),
+                                              _parse_classes_under(net))
+            wordnet_arrays.save(arrays, path)
+        return wordnet_arrays.mappings(arrays)
+    except (OSError, ValueError, KeyError):  # read-only or odd resources: parsing still works
+        return None
+
+
+def _parse_wordnet() -> WordNet:
     lemmas: dict[str, tuple[str, ...]] = {}
     with gzip.open(resource_path("wordnet_words.txt.gz"), "rt", encoding="utf-8") as fh:
         for line in fh:
@@ -143,8 +182,12 @@ def _up_distances(net: WordNet, wnid: str) -> dict[str, int]:
 @lru_cache(maxsize=1)
 def _classes_under() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """For every synset above (or equal to) an ImageNet class: the indices of the classes below it and how many
-    is-a hops below it each one sits."""
-    net = wordnet()
+    is-a hops below it each one sits (from the array cache when there is one)."""
+    found = _arrays()
+    return _parse_classes_under(wordnet()) if found is None else found[5]
+
+
+def _parse_classes_under(net: WordNet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     under: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for c in imagenet_classes():
         for ancestor, hops in _up_distances(net, c.wnid).items():
@@ -180,9 +223,15 @@ def _lemma_senses(text: str) -> tuple[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
-def _sense_counts() -> dict[str, dict[str, tuple[int, int]]]:
+def _sense_counts() -> Mapping[str, dict[str, tuple[int, int]]]:
     """lemma -> {wnid: (rank in WordNet's frequency order, SemCor tag count)} for lemmas with two or more senses
-    (``resources/wordnet_senses.txt.gz``, from WordNet 3.0's index.noun and cntlist.rev)."""
+    (``resources/wordnet_senses.txt.gz``, from WordNet 3.0's index.noun and cntlist.rev); from the array cache when
+    there is one."""
+    found = _arrays()
+    return _parse_senses() if found is None else found[4]
+
+
+def _parse_senses() -> dict[str, dict[str, tuple[int, int]]]:
     out: dict[str, dict[str, tuple[int, int]]] = {}
     with gzip.open(resource_path(SENSE_FILE), "rt", encoding="utf-8") as fh:
         for line in fh:
