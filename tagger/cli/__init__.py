@@ -7,29 +7,27 @@ even for commands that do not touch the catalog yet.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import import_module
 
-from tagger.cli.eval_command import cmd_eval
-from tagger.cli.keyword_commands import cmd_keywords
-from tagger.cli.library_commands import (
-    cmd_doctor,
-    cmd_folders,
-    cmd_index,
-    cmd_search,
-    cmd_similar,
-    cmd_status,
-    cmd_tag,
-    cmd_tags,
-)
-from tagger.cli.model_commands import cmd_build_model, cmd_info, cmd_label, cmd_labels, cmd_models, cmd_train
 from tagger.cli.parser import build_parser
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "handler", "main"]
 
-COMMANDS = {"info": cmd_info, "build-model": cmd_build_model, "eval": cmd_eval, "index": cmd_index,
-            "search": cmd_search, "similar": cmd_similar, "tags": cmd_tags, "tag": cmd_tag, "status": cmd_status,
-            "label": cmd_label, "labels": cmd_labels, "train": cmd_train, "models": cmd_models,
-            "keywords": cmd_keywords, "doctor": cmd_doctor, "folders": cmd_folders}
+# command -> the module holding its handler (cmd_<name>, '-' as '_'), imported only when that command runs: importing
+# every command module made each start pay for all of them (imageio, keyword sync, the evaluator; issue 16)
+COMMANDS = {"info": "model_commands", "build-model": "model_commands", "eval": "eval_command",
+            "index": "library_commands", "search": "library_commands", "similar": "library_commands",
+            "tags": "library_commands", "tag": "library_commands", "status": "library_commands",
+            "label": "model_commands", "labels": "model_commands", "train": "model_commands",
+            "models": "model_commands", "keywords": "keyword_commands", "doctor": "library_commands",
+            "folders": "library_commands"}
+
+
+def handler(command: str) -> Callable[..., int]:
+    """The function that runs ``command``, its module imported now."""
+    module = import_module(f"tagger.cli.{COMMANDS[command]}")
+    return getattr(module, "cmd_" + command.replace("-", "_"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
     try:
         with TqdmProgress() as progress:
-            status = COMMANDS[args.command](args, progress)
+            status = handler(args.command)(args, progress)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler below, not at interpreter exit
         return status
     except KeyboardInterrupt:

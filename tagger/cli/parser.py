@@ -173,6 +173,8 @@ def _add_status(sub) -> None:
     add_model_options(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=at_least(0), default=50, help="failures to list (0: all)")
+    p.add_argument("--verbose", action="store_true",
+                   help="also load the model and say which execution provider runs it (slower; --json always does)")
 
 
 def _add_keywords(sub) -> None:

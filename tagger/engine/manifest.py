@@ -1,6 +1,10 @@
 """Model manifests: what a built model is, how to feed it, and the sha256 of every file it depends on.
 
-A damaged or swapped artefact must never be used silently, so loading a manifest re-hashes the files it names.
+A damaged or swapped artefact must never be used silently, so loading a manifest checks the sha256 of the files it
+names: hashed again whenever a file's size, mtime or inode changed since it was last hashed (a stat cache beside the
+manifest, ``STAT_CACHE_NAME``), which spares every start ~0.1 s of hashing (issue 16). What the cache cannot see: a file
+rewritten in place to the same size with its mtime put back (deliberate tampering, not damage); deleting the cache
+file makes the next start hash everything.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from tagger.errors import TaggerError
-from tagger.fileio import sha256_file
+from tagger.fileio import atomic_write_json, sha256_file
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
+STAT_CACHE_NAME = ".hashes-by-stat.json"  # {path: [size, mtime_ns, inode, sha256]}: see the module docstring
 
 
 class IntegrityError(TaggerError, ValueError):
@@ -42,10 +47,12 @@ def artefact_path(folder: Path, name: str) -> Path:
 
 
 def verify_artefacts(folder: Path, manifest: dict[str, Any]) -> None:
+    cache = _read_stat_cache(folder)
+    seen = dict(cache)
     for name, expected in manifest["artefacts"].items():
         path = artefact_path(folder, name)
         try:
-            actual = sha256_file(path)
+            actual = _sha256_by_stat(path, cache)
         except FileNotFoundError:
             raise IntegrityError(f"{path}: missing (listed in {folder / MANIFEST_NAME})") from None
         except OSError as exc:
@@ -53,6 +60,31 @@ def verify_artefacts(folder: Path, manifest: dict[str, Any]) -> None:
         if actual != expected:
             raise IntegrityError(f"{path}: sha256 {actual[:12]}… differs from the manifest's {expected[:12]}… "
                                  "(damaged or replaced)")
+    if cache != seen:
+        try:
+            atomic_write_json(folder / STAT_CACHE_NAME, cache)
+        except OSError:  # a read-only model folder: verified all the same, only hashed again next time
+            pass
+
+
+def _read_stat_cache(folder: Path) -> dict[str, list]:
+    try:
+        data = json.loads((folder / STAT_CACHE_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _sha256_by_stat(path: Path, cache: dict[str, list]) -> str:
+    """``path``'s sha256, from ``cache`` while its size, mtime and inode are those it had when hashed."""
+    st = path.stat()
+    stat = [st.st_size, st.st_mtime_ns, st.st_ino]
+    hit = cache.get(str(path))
+    if isinstance(hit, list) and len(hit) == 4 and hit[:3] == stat and isinstance(hit[3], str):
+        return hit[3]
+    digest = sha256_file(path)
+    cache[str(path)] = [*stat, digest]
+    return digest
 
 
 def load_verified(folder: Path) -> dict[str, Any]:

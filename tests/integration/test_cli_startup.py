@@ -1,0 +1,43 @@
+"""Issue 16 ("speed"): a command imports only what it needs, and `status` reports the model without loading it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("onnxruntime", "scipy", "sqlite_utils", "tagger.engine.imageio", "tagger.cli.eval_command",
+         "tagger.training.retrain", "tagger.engine.core")
+
+PROBE = """
+import io, json, sys
+from contextlib import redirect_stdout
+from tagger.cli import main
+out = io.StringIO()
+with redirect_stdout(out):
+    code = main(sys.argv[1:]) if len(sys.argv) > 1 else 0
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def _probe(*argv: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_importing_the_cli_loads_no_command_module():
+    got = _probe()
+    assert not [m for m in got["modules"] if m.startswith(HEAVY) or m.endswith("_commands")]
+
+
+def test_status_names_the_model_and_version_without_loading_the_engine(caltech_catalog, engine):
+    got = _probe("--db", str(caltech_catalog), "status")
+    assert got["code"] == 0
+    assert f"model {engine.model_id}, untrained" in got["out"] and "48 indexed" in got["out"]
+    assert not [m for m in got["modules"] if m.startswith(("onnxruntime", "tagger.engine.core", "scipy"))]
+
+
+def test_status_verbose_and_json_still_say_the_provider(caltech_catalog, engine):
+    got = _probe("--db", str(caltech_catalog), "status", "--verbose")
+    assert f"model {engine.model_id}, untrained on CPUExecutionProvider" in got["out"]
