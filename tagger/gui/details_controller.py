@@ -110,8 +110,9 @@ class DetailsController(QObject):
 
     def open_photo(self, photo_id: int | None) -> None:
         path = self._path(photo_id)
-        if path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if path is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.notice.emit(f"No app is set to open {path.name}: choose one for this kind of file in your system's "
+                             "settings, or view it here with Photo > Open.", 10000)
 
     def reveal_photo(self, photo_id: int | None) -> None:
         path = self._path(photo_id)

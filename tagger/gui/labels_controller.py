@@ -218,12 +218,17 @@ class LabelsController(QObject):
 
     def _report_text(self, report) -> str:
         catalog = self.session.catalog
-        n_val = next((v["metrics"].get("n_val") for v in (catalog.versions() if catalog else [])
-                      if v["version"] == report.version), None)
-        held = f" on {n_val} held-out photos" if n_val else " (cross-validated)" if not report.history else ""
+        metrics = next((v["metrics"] or {} for v in (catalog.versions() if catalog else [])
+                        if v["version"] == report.version), {})
+        n_val, n_all = metrics.get("n_val"), metrics.get("n_train")
+        held, over = "", ""
+        if n_val:  # an older training: a few photos set aside (honest about how few)
+            held = f" on {n_val} held-out photos"
+        elif not report.history:  # the label model: every labelled photo held out once, by cross-validation
+            held, over = " (cross-validated)", f" over all {n_all:,} labelled photos" if n_all else ""
         steps = f"{len(report.history)} epochs" if report.history else "learnt"
         return (f"<b>Accuracy{held}: {percent(report.val_acc_before)} → "
-                f"{percent(report.val_acc_after)}</b><br>Version {report.version} is active: "
+                f"{percent(report.val_acc_after)}</b>{over}<br>Version {report.version} is active: "
                 f"{html.escape(', '.join(f'{k} ({v})' for k, v in report.labels.items()))}; "
                 f"{steps} in {report.seconds.get('total', 0):.1f} s.")
 

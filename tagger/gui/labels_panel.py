@@ -103,6 +103,7 @@ class VersionsTable(_CompactTable):
         for col in (0, 1, 3):
             head.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(True)  # the labels whole, on as many lines as they take, not elided
         self.rows: list[dict] = []
 
     def set_versions(self, rows: list[dict]) -> None:
@@ -116,7 +117,7 @@ class VersionsTable(_CompactTable):
                 cells = ["v0", "", "untrained (zero-shot)", ""]
             else:
                 labels = r.get("labels") or []
-                shown = f"{len(labels)}: " + ", ".join(labels)  # elided by the table; the tooltip has them all
+                shown = f"{len(labels)}: " + ", ".join(labels)  # wrapped by the table; the tooltip has them too
                 cells = [f"v{r['version']}", time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"] or 0)),
                          shown, f"{percent(m.get('val_acc_before'))} → {percent(m.get('val_acc_after'))}"]
             cells[0] = ("● " if r["active"] else "   ") + cells[0]
@@ -130,8 +131,13 @@ class VersionsTable(_CompactTable):
                 if j == 2 and r["version"]:
                     item.setToolTip(", ".join(r.get("labels") or []))
                 self.setItem(i, j, item)
+        self.resizeRowsToContents()
         if keep is not None:
             self.select_version(keep)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resizeRowsToContents()  # a narrower labels column wraps onto more lines
 
     def select_version(self, number: int) -> None:
         for i, r in enumerate(self.rows):

@@ -28,14 +28,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.gui.browse_controller import BrowseController
+from tagger.gui.browse_panel import BrowseSidebar, FilterChip
+from tagger.gui.busy import busy_indicator
 from tagger.gui.details_controller import DetailsController
 from tagger.gui.elided_label import ElidedLabel
 from tagger.gui.engine_controller import EngineController
 from tagger.gui.grid import PHOTO_ID_ROLE, PhotoGrid, PhotoGridModel
+from tagger.gui.help_dialogs import AboutDialog, DataLocationsDialog, ShortcutsDialog
 from tagger.gui.indexing_controller import IndexingController
 from tagger.gui.keywords_controller import KeywordsController
 from tagger.gui.labels_controller import LabelsController
 from tagger.gui.labels_panel import LabelsPanel
+from tagger.gui.library_files import new_library, open_library
+from tagger.gui.library_watch import LibraryWatch
 from tagger.gui.recent import recent_catalogs, remember_catalog
 from tagger.gui.screen_fit import fit_window
 from tagger.gui.search_controller import SearchController
@@ -45,6 +51,8 @@ from tagger.gui.tag_list import TagListPanel
 from tagger.gui.tag_list_controller import TagListController
 from tagger.gui.tag_list_model import UserWordsModel
 from tagger.gui.tag_undo import TagUndo
+from tagger.gui.viewer import PhotoViewer
+from tagger.gui.viewer_controller import ViewerController
 from tagger.gui.widgets import DetailsPanel, ResultBar, SettingsDialog, TagCloud, WelcomePage, people_chip
 from tagger.library.catalog import Catalog, CatalogError
 
@@ -147,6 +155,20 @@ class MainWindow(QMainWindow):
                                              undo=self.undo_ctl)
         self.index_ctl = IndexingController(session, status, self)
         self.labels_ctl = LabelsController(session, self.labels_panel, self)
+        self.browse = BrowseSidebar(self.tag_list)  # Tags | Folders | Dates left of the grid (the tag list moves in)
+        split.insertWidget(0, self.browse)
+        split.setSizes([210, 690, 380])
+        self.browse_chip = FilterChip()  # the folder / date filter with its ×, over the grid
+        grid_layout.insertWidget(0, self.browse_chip)
+        self.browse_ctl = BrowseController(session, self.browse, self.browse_chip, self.search_ctl, self.settings, self)
+        self.busy = busy_indicator()  # a search under way a while (the first one waits for the model): beside its line
+        bar.insertWidget(bar.indexOf(self.result_label), self.busy)
+        self.search_ctl.set_busy_indicator(self.busy)
+        self.library_watch = LibraryWatch(session, self)  # photos another process adds or removes
+        self.viewer = PhotoViewer()  # the full-window viewer: a page of its own, Esc back to the grid
+        self.stack.addWidget(self.viewer)
+        self.viewer_ctl = ViewerController(session, self.viewer, self.stack, self.grid, self.details_ctl, self,
+                                           undo=self.undo_ctl)
 
     def _build_menus(self) -> None:
         index, search, details = self.index_ctl, self.search_ctl, self.details_ctl
@@ -157,14 +179,19 @@ class MainWindow(QMainWindow):
         self._action(lib, "Show &failures…", index.show_failures)
         lib.addAction(self.xmp_action)
         lib.addSeparator()
+        self._action(lib, "&New library…", lambda: new_library(self))
+        self._action(lib, "Open &library…", lambda: open_library(self), QKeySequence("Ctrl+Shift+O"))
+        lib.addSeparator()
         self._action(lib, "&Settings…", self.show_settings, QKeySequence("Ctrl+,"))
         self._action(lib, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.menuBar().addMenu("&Edit").addAction(self.undo_ctl.action)  # Undo tag change (Ctrl+Z)
         photo = self.menuBar().addMenu("&Photo")
-        self._action(photo, "&Open", lambda: details.open_photo(self.grid.current_photo()), QKeySequence("Ctrl+Return"))
-        self._action(photo, "Show in &folder", lambda: details.reveal_photo(self.grid.current_photo()),
-                     QKeySequence("Ctrl+Shift+R"))
-        self._action(photo, "Find &similar", lambda: search.find_similar(self.grid.current_photo()),
+        self._action(photo, "&Open", lambda: self.viewer_ctl.open(self.grid.current_photo()),
+                     QKeySequence("Ctrl+Return"))
+        shown = self.viewer_ctl.current_photo  # the photo in the viewer while it is open, else the grid's
+        self._action(photo, "Open in &default app", lambda: details.open_photo(shown()))
+        self._action(photo, "Show in &folder", lambda: details.reveal_photo(shown()), QKeySequence("Ctrl+Shift+R"))
+        self._action(photo, "Find &similar", lambda: search.find_similar(self.viewer_ctl.leave()),
                      QKeySequence("Ctrl+Shift+F"))
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Search", search.focus, QKeySequence.StandardKey.Find)
@@ -175,6 +202,11 @@ class MainWindow(QMainWindow):
                      QKeySequence.StandardKey.ZoomIn)
         self._action(view, "S&maller thumbnails", lambda: self.set_thumb_size(self.model.thumb_size - 32),
                      QKeySequence.StandardKey.ZoomOut)
+        self.browse_ctl.add_sort_menu(view)  # View > Sort by: relevance, date, name
+        helpm = self.menuBar().addMenu("&Help")
+        self._action(helpm, "&Keyboard shortcuts", lambda: ShortcutsDialog(self).exec(), QKeySequence("Ctrl+/"))
+        self._action(helpm, "&Where my data lives", lambda: DataLocationsDialog(self).exec())
+        self._action(helpm, "&About Tagger", lambda: AboutDialog(self).exec())
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self).activated.connect(self._escape)
         self.search_box.installEventFilter(self)  # Down from the search box into its results: see eventFilter
 
@@ -240,7 +272,8 @@ class MainWindow(QMainWindow):
 
         self.grid.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(details.show_selected)  # new rows drop the selection without a word
-        self.grid.activated.connect(lambda idx: details.open_photo(idx.data(PHOTO_ID_ROLE)))
+        self.grid.activated.connect(lambda idx: self.viewer_ctl.open(idx.data(PHOTO_ID_ROLE)))  # Enter, double-click
+        self.viewer_ctl.notice.connect(self.status_bar.notify)
         self.details.similar_requested.connect(search.find_similar)
         self.details.tag_clicked.connect(search.search_for)
 
@@ -265,6 +298,8 @@ class MainWindow(QMainWindow):
         index.finished.connect(search.schedule_cloud)
         labels.version_changed.connect(engine.follow_active_version)
         labels.busy_changed.connect(index.set_training_busy)
+        index.running_changed.connect(self.library_watch.set_paused)  # indexing here reloads as it goes
+        self.library_watch.changed.connect(self.reload_photos)  # e.g. a `tagger index` in a terminal
 
     def _selection_changed(self, *_) -> None:
         self.details_ctl.show_selected()

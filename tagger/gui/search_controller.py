@@ -20,12 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, QTimer, Signal
-from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QToolButton
+from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QLabel, QLineEdit, QToolButton, QWidget
 
+from tagger.gui.browse_order import DEFAULT_SORT, sorted_rows
 from tagger.gui.grid import GridRow, PhotoGrid, PhotoGridModel
 from tagger.gui.services import SearchScope
 from tagger.gui.session import Session
 from tagger.gui.widgets import ResultBar, TagCloud
+from tagger.library.browse import describe, photos_in
 from tagger.library.user_words import fold
 
 SEARCH_DEBOUNCE_MS = 250
@@ -33,6 +35,8 @@ CLOUD_DEBOUNCE_MS = 150
 SEARCH_CLOUD_TOP = 24  # the cloud of a search describes its best hits, not the whole ranked library
 SIMILAR_PREFIX = "similar to "  # the search box's text while it shows a find-similar (never searched as words)
 QUERY_SHOWN = 40  # characters of the query quoted in the result line (it sits beside the search box)
+BUSY_AFTER_MS = 300  # a search still under way after this shows the busy indicator (a quicker one never flashes it)
+SEARCHING = "Searching…"
 
 
 def library_rows(catalog) -> list[GridRow]:
@@ -101,10 +105,12 @@ class SearchController(QObject):
     cloud_requested = Signal(int, object)  # seq, photo ids or None (the whole library)
     notice = Signal(str, int)
     tags_changed = Signal(list)  # the tag filter: the words every photo shown carries
+    browse_changed = Signal()  # the folder / date filter (``folder``, ``taken``) changed
+    library_reloaded = Signal()  # the library's photos were read again
 
     def __init__(self, session: Session, box: QLineEdit, result_label: QLabel, model: PhotoGridModel, grid: PhotoGrid,
                  cloud: TagCloud, parent: QObject | None = None, *, bar: ResultBar | None = None,
-                 people_button: QAbstractButton | None = None):
+                 people_button: QAbstractButton | None = None, busy: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.box, self.result_label, self.model, self.grid, self.cloud = box, result_label, model, grid, cloud
@@ -116,6 +122,10 @@ class SearchController(QObject):
         self.indexing = False  # photos are being indexed: an empty cloud is one still to come
         self.tags: list[str] = []  # the tag filter
         self.people = False  # the People filter: only photos with a face
+        self.folder = None  # the folder filter (a Path: its photos and its sub-folders'), None: every folder
+        self.taken = None  # the date filter: a (start, end) range of ``tagger.library.browse``, None: any date
+        self.sort = DEFAULT_SORT  # 'relevance', 'date' or 'name' (``tagger.gui.browse_order``)
+        self._date_rank: dict[int, int] = {}  # each photo's place in the library's newest-first order
         self._asked = SearchScope()  # the filters of the search whose answer is awaited or shown
         self.result = None  # the SearchResult shown (None: the library or a find-similar)
         self.similar_text: str | None = None  # the box's text while it shows a find-similar, None otherwise
@@ -127,6 +137,10 @@ class SearchController(QObject):
         self._cloud_seq = -1
         self._cloud_title = ""
         self._by_id: dict[int, GridRow] = {}
+        self.busy = busy if busy is not None else QWidget()  # shown while a search has been under way a while
+        self.busy.hide()
+        self.busy_timer = QTimer(self, singleShot=True, interval=BUSY_AFTER_MS)
+        self.busy_timer.timeout.connect(lambda: self.busy.show())
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self.search_timer.timeout.connect(self.run_search)
         self.cloud_timer = QTimer(self, singleShot=True, interval=CLOUD_DEBOUNCE_MS)
@@ -147,13 +161,21 @@ class SearchController(QObject):
         stays put and the selection stays (indexing reloads every few seconds while someone browses)."""
         rows = library_rows(self.session.catalog)
         self._by_id = {r.photo_id: r for r in rows}
+        self._date_rank = {r.photo_id: i for i, r in enumerate(rows)}
+        if self.folder is not None or self.taken is not None or self.sort == "name":
+            rows = self._library_rows()  # what the folder / date filter keeps, in the order chosen
         if not self.active:
             with self.grid.anchored():
                 self.model.update_rows(rows)
             self.result_label.setText(f"{len(rows):,} photos")
+        self.library_reloaded.emit()
 
     def _library_rows(self) -> list[GridRow]:
-        return [GridRow(r.photo_id, r.hash, r.name) for r in self._by_id.values()]
+        rows = [GridRow(r.photo_id, r.hash, r.name) for r in self._by_id.values()]
+        if (self.folder is not None or self.taken is not None) and self.session.catalog is not None:
+            kept = photos_in(self.session.catalog, self.folder, self.taken)
+            rows = [r for r in rows if r.photo_id in kept]
+        return sorted_rows(rows, self.sort, self._date_rank, ranked=False)
 
     # ------------------------------------------------------------------ searching
 
@@ -173,11 +195,13 @@ class SearchController(QObject):
         self._set_box("")
         self.tags = []
         self._show_people(False)
+        self.folder = self.taken = None
+        self.browse_changed.emit()
         self._filter_changed()
 
     def _filtered(self) -> bool:
         """A filter is on (tags or People): with an empty box the grid shows the photos it keeps."""
-        return bool(self.tags) or self.people
+        return bool(self.tags) or self.people or self.folder is not None or self.taken is not None
 
     def _set_box(self, text: str, similar: bool = False) -> None:
         """The box's text set by the controller (no search of its own); ``similar``: a find-similar's text."""
@@ -199,9 +223,31 @@ class SearchController(QObject):
             return
         self.search_timer.start()
 
+    def set_busy_indicator(self, widget: QWidget) -> None:
+        """The widget the busy state shows (the window's, beside the result line)."""
+        widget.setVisible(self.busy.isVisible())
+        self.busy = widget
+
+    def _set_waiting(self, waiting: bool, *, model_loading: bool = False) -> None:
+        """The busy state of a search under way: "Searching…", the busy indicator (at once while the model loads,
+        after BUSY_AFTER_MS otherwise) and a grid that takes no clicks, so that nothing gets selected in rows the
+        results are about to replace. The grid keeps what it shows until the results come."""
+        self.busy_timer.stop()
+        if waiting:
+            self.result_label.setText(SEARCHING + (" (the model is loading)" if model_loading else ""))
+            if model_loading:
+                self.busy.show()
+            else:
+                self.busy_timer.start()
+        else:
+            self.busy.hide()
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection if waiting
+                                   else QAbstractItemView.SelectionMode.ExtendedSelection)
+
     def _show_library(self) -> None:
         self.active = False
         self.searching = False
+        self._set_waiting(False)
         self._search_seq = self._next_seq()  # an answer still under way is not shown
         self._set_result(None, self._library_rows(), [])
         self.result_label.setText(f"{self.model.rowCount():,} photos")
@@ -215,14 +261,17 @@ class SearchController(QObject):
         text = self.box.text().strip()
         if not text and not self._filtered():
             return
+        if not text and not self.tags and not self.people:  # a folder or a date alone: the catalog says which
+            self._show_library()
+            return
         self.active = True
         if self.session.engine is None:
-            self.result_label.setText("waiting for the model…")
+            self._set_waiting(True, model_loading=True)  # engine_ready runs it
             return
         self.searching = True
         self._search_seq = self._next_seq()
-        self.result_label.setText("searching…")
-        self._asked = SearchScope(tags=tuple(self.tags), people=self.people)
+        self._set_waiting(True)
+        self._asked = SearchScope(folder=self.folder, tags=tuple(self.tags), people=self.people, taken=self.taken)
         self.search_requested.emit(self._search_seq, text, self._asked)
 
     # ------------------------------------------------------------------ the tag filter
@@ -269,6 +318,30 @@ class SearchController(QObject):
         else:
             self._show_library()
 
+    def set_browse(self, folder, taken) -> None:
+        """The folder / date filter (a folder or a month clicked in the sidebar; None: none): it narrows the words
+        typed, the tag filter and People, or shows its own photos when there is nothing else."""
+        self.folder, self.taken = folder, taken
+        self.browse_changed.emit()
+        self._filter_changed()
+
+    def set_sort(self, by: str) -> None:
+        """Show what is shown in another order (``tagger.gui.browse_order``); the selection stays."""
+        if by == self.sort:
+            return
+        self.sort = by
+        if self.similar_text is not None or self.searching:  # a find-similar is a ranking; an answer is on its way
+            return
+        selected, current = set(self.grid.selected_ids()), self.grid.current_photo()
+        if self.result is not None:  # from the answer's own order: back to relevance after a sort by name
+            rows = self._rows(self.result.hits, scores=bool(self.result.query.strip()))
+            self._matched, self._weaker = self._sorted_parts(self.result, rows)
+        elif not self.active:
+            self._matched = self._library_rows()
+        self._fill_grid()
+        if selected:
+            self.reselect(selected, current)
+
     def find_similar(self, photo_id: int | None) -> None:
         if photo_id is None or self.session.engine is None:
             return
@@ -279,9 +352,13 @@ class SearchController(QObject):
             self.bar.show_tags(self.tags)
             self.tags_changed.emit([])
         self._show_people(False)
+        if self.folder is not None or self.taken is not None:
+            self.folder = self.taken = None
+            self.browse_changed.emit()
         self.active = True
         self.searching = True
         self._search_seq = self._next_seq()
+        self._set_waiting(True)
         self.similar_requested.emit(self._search_seq, photo_id)
 
     def search_done(self, seq: int, answer) -> None:
@@ -289,13 +366,13 @@ class SearchController(QObject):
         if seq != self._search_seq:
             return  # an answer to a query the user has since changed
         self.searching = False
+        self._set_waiting(False)
         if isinstance(answer, list):  # find similar: a ranking, no line between matches and the rest
             self._set_result(None, self._rows(answer), [])
             self.result_label.setText(f"{len(answer):,} photos, best first")
         else:
             rows = self._rows(answer.hits, scores=bool(answer.query.strip()))
-            matched = [r for r, h in zip(rows, answer.hits, strict=True) if h.match]
-            weaker = [r for r, h in zip(rows, answer.hits, strict=True) if not h.match]
+            matched, weaker = self._sorted_parts(answer, rows)
             self._set_result(answer, matched, weaker)
             self.result_label.setText(match_line(answer, people=self._asked.people))
         self.result_label.setToolTip(self.result_label.text())
@@ -303,15 +380,25 @@ class SearchController(QObject):
             self.grid.scrollToTop()
         self.schedule_cloud()
 
+    def _sorted_parts(self, answer, rows: list[GridRow]) -> tuple[list[GridRow], list[GridRow]]:
+        """A search's rows as (matches, weaker results), each in the sort order chosen (relevance: as ranked)."""
+        ranked = bool(answer.query.strip())
+        matched = [r for r, h in zip(rows, answer.hits, strict=True) if h.match]
+        weaker = [r for r, h in zip(rows, answer.hits, strict=True) if not h.match]
+        return (sorted_rows(matched, self.sort, self._date_rank, ranked),
+                sorted_rows(weaker, self.sort, self._date_rank, ranked))
+
     def _rows(self, hits, scores: bool = True) -> list[GridRow]:
         """Grid rows of the hits, each with what found it; without ``scores`` (the filters alone: every photo carries
         the words, or has a face) the grid shows their names, not a relevance of 1.00 under each."""
-        rows = []
-        for h in hits:
-            known = self._by_id.get(h.photo_id)
-            rows.append(GridRow(h.photo_id, known.hash if known else None, h.path.name, h.score if scores else None,
-                                h.why if scores else ""))
-        return rows
+        hashes = {pid: r.hash for pid, r in self._by_id.items()}
+        unknown = [h.photo_id for h in hits if h.photo_id not in hashes]
+        if unknown and self.session.catalog is not None:  # added by another process since the library was read:
+            for pid in unknown:  # the thumbnail is found by content hash, so ask the catalog for it
+                photo = self.session.catalog.photo(pid)
+                hashes[pid] = photo["hash"] if photo else None
+        return [GridRow(h.photo_id, hashes.get(h.photo_id), h.path.name, h.score if scores else None,
+                        h.why if scores else "") for h in hits]
 
     def _set_result(self, result, matched: list[GridRow], weaker: list[GridRow]) -> None:
         self.result = result
@@ -352,6 +439,7 @@ class SearchController(QObject):
     def request_failed(self, seq: int, message: str) -> None:
         if seq == self._search_seq:
             self.searching = False
+            self._set_waiting(False)
             self.result_label.setText("search failed")
         if seq == self._cloud_seq:
             self.cloud_pending = False
@@ -371,17 +459,25 @@ class SearchController(QObject):
         best = [r.photo_id for r in self._matched[:SEARCH_CLOUD_TOP]]  # the matches: never the weaker results
         if selected:
             ids, title = selected, f"{len(selected)} selected photo(s)"
-        elif self.active and best:
+        elif (self.active or self.folder is not None or self.taken is not None) and best:
             text = self.box.text().strip()
             ids = best
-            title = (f"top {len(ids)} results for “{text}”" if text else
-                     f"{len(ids)} photos {filter_words(self.tags, self.people)}")
+            title = f"top {len(ids)} results for “{text}”" if text else f"{len(ids)} photos {self._kept_words()}"
         else:  # the library, or a search that matched nothing: the words the library does have
             ids, title = None, "whole library"
         self._cloud_title = title
         self._cloud_seq = self._next_seq()
         self.cloud_pending = True
         self.cloud_requested.emit(self._cloud_seq, ids)
+
+    def _kept_words(self) -> str:
+        """What every filter keeps, in words: "tagged “pet” with people in trip · March 2019"."""
+        words = filter_words(self.tags, self.people)
+        if self.folder is not None or self.taken is not None:
+            catalog = self.session.catalog
+            roots = [r.path for r in catalog.roots()] if catalog is not None else []
+            words = " ".join(w for w in (words, f"in {describe(self.folder, self.taken, roots)}") if w)
+        return words
 
     def cloud_done(self, seq: int, tags) -> None:
         if seq != self._cloud_seq:

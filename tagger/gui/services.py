@@ -33,6 +33,7 @@ class SearchScope:
     folder: Path | None = None
     tags: tuple[str, ...] = ()
     people: bool = False
+    taken: tuple[str, str] | None = None  # only photos dated in this range (``tagger.library.browse.date_range``)
 
 
 class EngineService(QObject):
@@ -103,7 +104,7 @@ class EngineService(QObject):
             scope = SearchScope(folder=scope)
         try:
             self.search_done.emit(seq, self.library.find(text, limit=100_000, folder=scope.folder, tags=scope.tags,
-                                                         people=scope.people))
+                                                         people=scope.people, taken=scope.taken))
         except Exception as exc:
             self.request_failed.emit(seq, readable_error(exc))
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 MESSAGE_MIN_WIDTH = 80  # pixels
+PROGRESS_WIDTH = 200  # pixels: readable, and fixed so that it never moves as the text beside it changes
 
 
 class StatusBar(QStatusBar):
@@ -24,10 +25,11 @@ class StatusBar(QStatusBar):
         self.failures_button.hide()
         self.addWidget(self.failures_button)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setFixedWidth(PROGRESS_WIDTH)
         self.progress.hide()
         self.addWidget(self.progress)
-        self.eta_label = QLabel()
+        self.eta_label = QLabel()  # wide enough for its longest text: the widgets after it never shift
+        self.eta_label.setMinimumWidth(self.eta_label.fontMetrics().horizontalAdvance("about 59 min left") + 8)
         self.addWidget(self.eta_label)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QPixmap, QTextOption
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -180,6 +181,37 @@ class ResultBar(QWidget):
 
 
 TEXT_LINES_SHOWN = 3  # the "Text in photo" box is this many lines high and scrolls beyond: the tags stay in view
+PREVIEW_SHARE = 0.45  # of the details panel's height the preview asks for (the lists under it give way first)
+
+
+PREVIEW_MIN_HEIGHT = 120
+
+
+class PreviewLabel(QLabel):
+    """The details panel's preview: a share of the panel's height (the panel sets it as it is resized), and the photo
+    as large as it fits, scaled again whenever its room changes (a small decode is scaled up until a larger one
+    arrives)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.source = QPixmap()
+
+    def show_pixmap(self, pixmap: QPixmap) -> None:
+        self.source = pixmap
+        self._fit()
+
+    def clear_pixmap(self) -> None:
+        self.source = QPixmap()
+        self.setPixmap(QPixmap())
+
+    def _fit(self) -> None:
+        if not self.source.isNull():
+            self.setPixmap(self.source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class DetailsPanel(QWidget):
@@ -197,9 +229,12 @@ class DetailsPanel(QWidget):
         super().__init__()
         self.photo_id: int | None = None
         layout = QVBoxLayout(self)
-        self.preview = QLabel("No photo selected")
+        self.preview = PreviewLabel("No photo selected")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(200, 120)
+        self.preview.setMinimumSize(200, PREVIEW_MIN_HEIGHT)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never the pixmap's size
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetNoConstraint)  # the preview's share is no minimum of
+        # the panel: the splitter can still make it small (see minimumSizeHint)
         self.preview.setStyleSheet("background:#222; color:#888; border-radius:6px")
         layout.addWidget(self.preview, 3)
         self.facts = QLabel()
@@ -260,7 +295,7 @@ class DetailsPanel(QWidget):
         self.photo_id = photo_id
         self.setEnabled(photo_id is not None)
         if photo_id is None or info is None:
-            self.preview.setPixmap(QPixmap())
+            self.preview.clear_pixmap()
             self.preview.setText("No photo selected")
             self.facts.setText("")
             self._show_printed("")
@@ -293,8 +328,18 @@ class DetailsPanel(QWidget):
         if pixmap is None or pixmap.isNull():
             self.preview.setText("preview unavailable")
             return
-        self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation))
+        self.preview.show_pixmap(pixmap)
+
+    def resizeEvent(self, event) -> None:
+        """The preview takes PREVIEW_SHARE of the panel's height (the tag lists under it keep their own heights; in a
+        maximised 1440x900 window it was ~130 px, left over after them)."""
+        self.preview.setMinimumHeight(max(PREVIEW_MIN_HEIGHT, int(PREVIEW_SHARE * event.size().height())))
+        super().resizeEvent(event)
+
+    def minimumSizeHint(self) -> QSize:
+        """As small as with the preview at its least: its share of a larger panel never stops a splitter shrinking
+        the panel."""
+        return QSize(200, 320)
 
     def _add(self) -> None:
         """The text as typed: the details controller tidies it (one rule with the command line) or ignores it."""

@@ -12,13 +12,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from tagger.engine.scoring import LabelSet
 from tagger.engine.vectors import unit
 from tagger.library import relevance
+from tagger.library.browse import DateRange, photos_in
 from tagger.library.catalog import Catalog, EmbeddingTable
 from tagger.library.detected_words import (
     DETECTED,
@@ -28,10 +29,14 @@ from tagger.library.detected_words import (
     TEXT_WHY,
     DetectedWords,
     detected_tags,
+    names_detected,
     printed_relevance,
 )
 from tagger.library.label_scores import LabelScores, instant_scores, learnable
 from tagger.library.user_words import UserWords, fold
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
@@ -124,6 +129,8 @@ class Library:
             t = self._table
             n, k = t.top_classes.shape if t.top_classes.size else (len(t.ids), 0)
             rows = np.repeat(np.arange(n), k)
+            from scipy import sparse  # 0.4 s to import: only once a search needs the table, never at CLI start
+
             self._evidence = sparse.csc_matrix(
                 (t.top_probs.ravel(), (rows, t.top_classes.astype(np.int64).ravel())), shape=(n, 1000))
             self._version = version
@@ -220,13 +227,16 @@ class Library:
 
     def _detected(self, part: str, p: np.ndarray, why: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A query part's relevance raised by the detectors: faces for people words, read text for text kinds, and
-        the photos that print the words."""
-        found = self.detected()
-        rivals = found.rivals(part)
-        if rivals is not None:  # the text says it is a receipt: the classifier's "menu" gives way
-            p = (p * np.clip(1.0 - rivals, 0.0, 1.0)).astype(np.float32)
-            why = np.where(p >= relevance.MATCH, why, 0).astype(np.int8)
-        for ev in (found.evidence(part), self._printed(part, found.ids)):
+        the photos that print the words; every photo's detections are read only for a word they can speak to."""
+        evidence = None
+        if names_detected(part):
+            found = self.detected()
+            rivals = found.rivals(part)
+            if rivals is not None:  # the text says it is a receipt: the classifier's "menu" gives way
+                p = (p * np.clip(1.0 - rivals, 0.0, 1.0)).astype(np.float32)
+                why = np.where(p >= relevance.MATCH, why, 0).astype(np.int8)
+            evidence = found.evidence(part)
+        for ev in (evidence, self._printed(part, self.table().ids)):
             if ev is None:
                 continue
             prob, code = ev
@@ -291,7 +301,7 @@ class Library:
         content = query_text(text)
         whole = (bool(tagged) or len(content.split()) <= 1 or bool(wordnet().synsets(content))
                  or (labels is not None and any(fold(t) == fold(content) for t in labels.labels))
-                 or self.detected().evidence(content) is not None)  # "group photo", "boarding pass"
+                 or names_detected(content))  # "group photo", "boarding pass": what the detectors speak to
         printed = printed_relevance(self.catalog, content, ids, PRINTED_PHRASE) if len(content.split()) > 1 else None
         parts = [q if tagged else content] if whole else _head_and_context(text)
         table = self.table()
@@ -397,26 +407,29 @@ class Library:
         return self.find(text, limit, folder, tags).hits
 
     def find(self, text: str, limit: int = 20, folder: Path | str | None = None,
-             tags: Sequence[str] = (), people: bool = False) -> SearchResult:
+             tags: Sequence[str] = (), people: bool = False, taken: DateRange | None = None) -> SearchResult:
         """Search: by relevance (matches first), equal relevance by meaning; ``tags`` keeps only photos carrying every
         one of those words (tags, keywords at any level, labels: as :meth:`UserWords.photos_with_all` finds them);
-        ``people`` only photos with a face; ``text`` may then be empty (those photos, newest id first)."""
+        ``people`` only photos with a face; ``taken`` only photos dated in that range (``tagger.library.browse``);
+        ``text`` may then be empty (those photos, newest id first)."""
         tags = [t for t in (" ".join(str(t).split()) for t in tags) if t]
         table = self.table()
         ids = table.ids
         if query_text(text).strip() if text else False:
             ids, rel, raw, why = self.relevance(text)
         else:
-            rel = np.ones(len(ids), np.float32) if tags or people else np.zeros(len(ids), np.float32)
-            raw, why = ids.astype(np.float32), np.where(rel > 0, 3 if tags else FACES_WHY, 0).astype(np.int8)
+            rel = np.ones(len(ids), np.float32) if tags or people or taken else np.zeros(len(ids), np.float32)
+            kind = 3 if tags else FACES_WHY if people else 0  # what made them match: a tag, a face, or a date
+            raw, why = ids.astype(np.float32), np.where(rel > 0, kind, 0).astype(np.int8)
         keep = np.ones(len(ids), bool)
         if people:
             keep &= self.detected().has_faces
         if tags:
             allowed = self.user_words().photos_with_all(tags) or set()
             keep &= np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
-        if folder is not None:
-            keep &= np.isin(ids, np.asarray(self.catalog.photos_under(folder), np.int64))
+        if folder is not None or taken is not None:
+            allowed = photos_in(self.catalog, folder, taken)
+            keep &= np.isin(ids, np.fromiter(allowed, np.int64, len(allowed)))
         ids, rel, raw, why = ids[keep], rel[keep], raw[keep], why[keep]
         match = rel >= relevance.MATCH
         order = ranked(ids, rel, raw, why, limit)
