@@ -79,9 +79,12 @@ class Engine:
 
     @cached_property
     def runtime(self) -> ModelRuntime:
-        """The onnxruntime session, opened on first use: re-indexing an unchanged library never needs it."""
-        path = self.version.onnx_path if self.version else self.folder / self.manifest["onnx"]["file"]
-        return ModelRuntime.open(path, threads=self.threads)
+        """The onnxruntime session, opened on first use: re-indexing an unchanged library never needs it. The base
+        model runs its int8 CPU variant where it passed its accuracy check (``ModelRuntime.open_model``); a trained
+        version's graph runs as trained."""
+        if self.version:
+            return ModelRuntime.open(self.version.onnx_path, threads=self.threads)
+        return ModelRuntime.open_model(self.folder, self.manifest, threads=self.threads)
 
     @cached_property
     def faces(self):

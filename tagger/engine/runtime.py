@@ -11,11 +11,13 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
+PRECISION_ENV = "TAGGER_MODEL_PRECISION"  # "fp32": never use the int8 CPU variant (comparisons, a suspected bug)
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +77,25 @@ def open_session(path: Path | str, threads: int | None = None, providers: list[s
         return ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
 
 
+def cpu_variant_file(folder: Path, manifest: dict[str, Any]) -> Path | None:
+    """The int8 CPU variant of a model folder, when it may be used: the manifest records it as having passed its
+    accuracy check (bench/quantize.py), the file still has the recorded sha256, and fp32 is not forced
+    (``TAGGER_MODEL_PRECISION=fp32``). Anything else: None, and the fp32 graph is used; a missing or damaged variant
+    costs speed only, so it is never an error."""
+    if os.environ.get(PRECISION_ENV, "").lower() == "fp32":
+        return None
+    entry = manifest.get("cpu_variant")
+    if not isinstance(entry, dict) or entry.get("passed") is not True or not entry.get("file"):
+        return None
+    path = Path(folder) / entry["file"]
+    try:
+        from tagger.fileio import sha256_file
+
+        return path if sha256_file(path) == entry.get("sha256") else None
+    except OSError:
+        return None
+
+
 @dataclass
 class ModelRuntime:
     """An onnxruntime session over an exported Tagger model; thread-safe ``run``."""
@@ -83,12 +104,35 @@ class ModelRuntime:
     provider: str
     _session: object
     _lock: threading.Lock
+    variant: str = "fp32"  # "int8": the quantized CPU variant of the model
 
     @classmethod
     def open(cls, onnx_path: Path, threads: int | None = None, providers: list[str] | None = None) -> ModelRuntime:
         session = open_session(onnx_path, threads, providers)
         bound = session.get_providers()[0]
         return cls(Path(onnx_path), bound, session, threading.Lock())
+
+    @classmethod
+    def open_model(cls, folder: Path, manifest: dict[str, Any], threads: int | None = None,
+                   providers: list[str] | None = None) -> ModelRuntime:
+        """A model folder's graph: the int8 variant on the CPU when it passed its accuracy check, fp32 otherwise.
+
+        CUDA always runs fp32 (int8 QDQ graphs are no faster there). When CUDA is requested but the session falls
+        back to the CPU, the fp32 session is replaced by the variant, so a machine with a broken GPU setup is no
+        slower than a CPU-only one."""
+        providers = providers or requested_providers()
+        fp32 = Path(folder) / manifest["onnx"]["file"]
+        int8 = cpu_variant_file(folder, manifest)
+        if int8 is not None and providers == [CPU]:
+            return cls.open(int8, threads, [CPU])._as("int8")
+        runtime = cls.open(fp32, threads, providers)
+        if int8 is not None and runtime.provider == CPU:
+            return cls.open(int8, threads, [CPU])._as("int8")
+        return runtime
+
+    def _as(self, variant: str) -> ModelRuntime:
+        self.variant = variant
+        return self
 
     @property
     def device(self) -> str:

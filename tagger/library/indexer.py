@@ -7,8 +7,8 @@ Why it is shaped like this:
 - Each new or changed file is read once; its bytes are hashed (move/rename detection, thumbnail key) and decoded
   from memory. A file whose content the catalog already knows from a path that disappeared is a move: its row is
   re-pointed, keeping tags and vectors, and nothing is decoded.
-- Decoding runs in a thread pool (Pillow releases the GIL) while the calling thread runs the model on the previous
-  batch, so both cores stay busy.
+- Decoding runs in a thread pool (Pillow releases the GIL) and never waits for the model: full batches go to one
+  model thread, and the calling thread keeps the decoders fed and commits finished batches in order.
 - Every batch is one transaction; stopping (Ctrl-C, the GUI's cancel) finishes the batch in hand, and the next run
   resumes because committed files now look unchanged.
 - The user's folders are only ever read.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ from tagger.library.keywords import (
 from tagger.progress import Cancelled, ProgressFn
 
 AUTO_TAGS_PER_PHOTO = 32
+DECODE_BATCHES_AHEAD = 3  # decodes handed out ahead of the batch being collected, in batches
+MODEL_BATCHES_AHEAD = 2  # full batches waiting for (or in) the model before decoding pauses: bounds memory
 EXCLUDED_REASON = "excluded by name (an editor's backup or temp file, .taggerignore or --exclude)"
 _SUFFIXES = frozenset(s.encode() for s in IMAGE_SUFFIXES)
 
@@ -496,43 +499,69 @@ class Indexer:
 
     def _process(self, root: Root, todo: list[FoundFile], reusable: _Reusable, stats: IndexStats,
                  should_stop: Callable[[], bool] | None) -> Iterator[None]:
+        """Decode threads feed batches to one model thread; this thread hands out decodes and commits results.
+
+        Decoding never waits for the model: a full batch goes to the model thread and this thread goes straight back
+        to collecting decodes and refilling the decode window; it only waits for the model when
+        ``MODEL_BATCHES_AHEAD`` batches are already waiting (bounded memory). Catalog writes stay on this thread (the
+        SQLite connection's), in batch order, one transaction a batch."""
         if not todo:
             return
         prep = self.engine.prep
         claimed: set[int] = set()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
-            window = self.batch_size * 2
-            faces = self._face_detector()
-            queue: list[Future] = [pool.submit(_read_and_decode, root, f, prep, reusable, faces)
-                                   for f in todo[:window]]
+        faces = self._face_detector()
+        inflight: deque[tuple[list[_Decoded], Future]] = deque()
+
+        def commit_ready(keep: int) -> Iterator[None]:
+            """Commit finished model batches in order; wait while more than ``keep`` are in flight."""
+            while inflight and (inflight[0][1].done() or len(inflight) > keep):
+                items, fut = inflight.popleft()
+                self._commit(root, items, stats, fut.result())
+                yield from (None for _ in items)
+
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="model") as model:
+            def decode(f: FoundFile) -> Future:
+                return pool.submit(_read_and_decode, root, f, prep, reusable, faces)
+
+            def to_model(items: list[_Decoded]) -> None:
+                inflight.append((items, model.submit(self._infer, items)))
+
+            queue: deque[Future] = deque(decode(f) for f in todo[:self.batch_size * DECODE_BATCHES_AHEAD])
             nxt = len(queue)
             batch: list[_Decoded] = []
-            while queue:
-                if should_stop is not None and should_stop():
-                    for fut in queue:
-                        fut.cancel()
-                    if batch:
-                        self._commit(root, batch, stats)
-                    raise Cancelled()
-                item = queue.pop(0).result()
-                if nxt < len(todo):
-                    queue.append(pool.submit(_read_and_decode, root, todo[nxt], prep, reusable, faces))
-                    nxt += 1
-                if item.reuse is not None:
-                    if item.reuse not in claimed and self._reuse(root, item, stats):
-                        claimed.add(item.reuse)
-                        yield None
-                        continue
-                    # a second copy: decode it after all
-                    item = _read_and_decode(root, item.found, prep, _Reusable(), faces)
-                batch.append(item)
-                if len(batch) >= self.batch_size:
-                    self._commit(root, batch, stats)
-                    yield from (None for _ in batch)
-                    batch = []
-            if batch:
-                self._commit(root, batch, stats)
-                yield from (None for _ in batch)
+            try:
+                while queue:
+                    if should_stop is not None and should_stop():
+                        for fut in queue:
+                            fut.cancel()
+                        if batch:
+                            to_model(batch)
+                        yield from commit_ready(0)  # what was decoded is committed; the next run resumes after it
+                        raise Cancelled()
+                    item = queue.popleft().result()
+                    if nxt < len(todo):
+                        queue.append(decode(todo[nxt]))
+                        nxt += 1
+                    if item.reuse is not None:
+                        if item.reuse not in claimed and self._reuse(root, item, stats):
+                            claimed.add(item.reuse)
+                            yield None
+                            continue
+                        # a second copy: decode it after all
+                        item = _read_and_decode(root, item.found, prep, _Reusable(), faces)
+                    batch.append(item)
+                    if len(batch) >= self.batch_size:
+                        to_model(batch)
+                        batch = []
+                    yield from commit_ready(MODEL_BATCHES_AHEAD)
+                if batch:
+                    to_model(batch)
+                yield from commit_ready(0)
+            except BaseException:
+                for fut in queue:  # a model failure or a stop: leave no decodes running behind the error
+                    fut.cancel()
+                raise
 
     def _reuse(self, root: Root, item: _Decoded, stats: IndexStats) -> bool:
         photo = self.catalog.photo(item.reuse)
@@ -570,15 +599,26 @@ class Indexer:
                     self.on_indexed([pid for _, pid in part])
                 yield from (None for _ in part)
 
-    def _commit(self, root: Root, batch: list[_Decoded], stats: IndexStats) -> None:
+    def _infer(self, batch: list[_Decoded]):
+        """The model's part of a batch (the model thread): inference, the tag cloud, a trained version's extras.
+        None when nothing in the batch decoded."""
+        ok = [d for d in batch if d.photo is not None]
+        if not ok:
+            return None
+        out = self.engine.infer(np.stack([d.photo.pixels for d in ok]))
+        for d in ok:
+            d.photo.pixels = None  # not kept while the batch waits for its commit
+        tag_idx, tag_val = self.engine.tag_set.top(out.embeddings, out.top_classes, out.top_probs,
+                                                   AUTO_TAGS_PER_PHOTO)
+        return out, tag_idx, tag_val, self._trained_extras(out, tag_val)
+
+    def _commit(self, root: Root, batch: list[_Decoded], stats: IndexStats, inferred=None) -> None:
+        """Write one batch in one transaction; ``inferred``: its ``_infer`` result when the model thread made it."""
         ok = [d for d in batch if d.photo is not None]
         records: list[PhotoRecord] = []
         if ok:
-            out = self.engine.infer(np.stack([d.photo.pixels for d in ok]))
-            tag_idx, tag_val = self.engine.tag_set.top(out.embeddings, out.top_classes, out.top_probs,
-                                                       AUTO_TAGS_PER_PHOTO)
+            out, tag_idx, tag_val, extras = inferred if inferred is not None else self._infer(batch)
             texts = self.engine.tag_set.texts
-            extras = self._trained_extras(out, tag_val)
             for i, d in enumerate(ok):
                 p = d.photo
                 if d.digest and p.thumbnail and not self.catalog.save_thumbnail(d.digest, p.thumbnail):
