@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 
 from tagger.engine.wordnet import affinity_recipe, class_affinity
 from tagger.fileio import atomic_path
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 HUB_K = 10
 WORDNET_GAMMA = 0.5
@@ -55,6 +58,8 @@ class LabelSet:
                 cols.append(np.full(len(nz), j))
                 vals.append(a[nz])
         cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
+        from scipy import sparse  # 0.4 s to import: not at start-up of every command that scores
+
         affinity = sparse.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
                                      shape=(1000, len(texts)))
         class_vectors = np.asarray(class_vectors, np.float32)
@@ -88,6 +93,8 @@ class LabelSet:
             with np.load(path, allow_pickle=False) as z:
                 if str(z["key"]) != key:
                     return None
+                from scipy import sparse  # 0.4 s to import: not at start-up of every command that scores
+
                 affinity = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
                 return cls([str(t) for t in z["texts"]], z["vectors"], affinity, z["hub"])
         except Exception:  # any unreadable cache is simply rebuilt
@@ -133,6 +140,8 @@ def evidence_matrix(top_classes: np.ndarray, top_probs: np.ndarray) -> sparse.cs
     """Sparse (N, 1000) matrix of each photo's renormalised top-T class probabilities."""
     top_classes = np.asarray(top_classes, np.int64)
     n, t = top_classes.shape
+    from scipy import sparse  # 0.4 s to import: not at start-up of every command that scores
+
     return sparse.csr_matrix((np.asarray(top_probs, np.float32).ravel(), top_classes.ravel(),
                               np.arange(0, n * t + 1, t)), shape=(n, 1000))
 

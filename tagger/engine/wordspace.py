@@ -13,6 +13,7 @@ dictionary, matrix shapes) and checks that the file is exactly as long as the he
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import re
 import struct
@@ -54,6 +55,8 @@ class FastTextHeader:
     input_rows: int
     output_rows: int
     file_bytes: int
+    input_offset: int = 0  # where the input matrix's float32 rows start in the file
+    pruned: bool = False  # a pruned dictionary remaps n-gram rows; only fastText itself knows how
 
 
 def read_fasttext_header(path: Path) -> FastTextHeader:
@@ -108,6 +111,7 @@ def read_fasttext_header(path: Path) -> FastTextHeader:
             if mm[pos] != 0:
                 raise bad("quantized fastText models (.ftz) are classifiers, not word spaces; not supported")
             pos += 1
+            input_offset = pos + _MATRIX_HEAD.size
             rows_in, cols_in, pos = _matrix(mm, pos, size, bad, "input")
             if cols_in != dim or rows_in != nwords + bucket:
                 raise bad(f"input matrix is {rows_in}x{cols_in}, header says {nwords + bucket}x{dim}")
@@ -118,7 +122,8 @@ def read_fasttext_header(path: Path) -> FastTextHeader:
             rows_out, _cols_out, pos = _matrix(mm, pos + 1, size, bad, "output")
             if pos != size:
                 raise bad(f"file is {size} bytes but its header describes {pos}: truncated or damaged")
-    return FastTextHeader(version, dim, nwords, nlabels, bucket, minn, maxn, rows_in, rows_out, size)
+    return FastTextHeader(version, dim, nwords, nlabels, bucket, minn, maxn, rows_in, rows_out, size, input_offset,
+                          prune_size >= 0)
 
 
 def _matrix(mm: mmap.mmap, pos: int, size: int, bad, name: str) -> tuple[int, int, int]:
@@ -148,8 +153,18 @@ class WordSpace:
 
     @classmethod
     def load(cls, path: Path) -> WordSpace:
-        """Load a fastText ``.bin``; ``WordSpaceError`` if it is missing, damaged or not a dense fastText model."""
+        """Load a fastText ``.bin``; ``WordSpaceError`` if it is missing, damaged or not a dense fastText model.
+
+        Vectors come from the memory-mapped cache beside the file (``wordspace_vectors``), built here on the first
+        load; fastText's own loader runs only to build it, or where it cannot be built (then it serves every load)."""
+        from tagger.engine import wordspace_vectors
+
         path = Path(path)
+        cached = wordspace_vectors.open_cached(path)
+        if cached is not None:
+            vectors, meta = cached
+            fields = {k: meta[k] for k in FastTextHeader.__dataclass_fields__}
+            return cls(path, vectors, FastTextHeader(**fields))
         header = read_fasttext_header(path)
         import fasttext
         import fasttext.FastText
@@ -161,7 +176,8 @@ class WordSpace:
             raise WordSpaceError(f"{path}: fastText could not load it ({exc})") from exc
         if model.get_dimension() != header.dim:
             raise WordSpaceError(f"{path}: fastText reports dim {model.get_dimension()}, header says {header.dim}")
-        return cls(path, model, header)
+        mapped = wordspace_vectors.build_cache(path, model, dataclasses.asdict(header))
+        return cls(path, mapped or model, header)
 
     def __repr__(self) -> str:
         return f"WordSpace({str(self.path)!r}, dim={self.dim}, words={self.header.nwords})"
@@ -236,6 +252,8 @@ class WordSpace:
         return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
     def _vocabulary_unit(self) -> np.ndarray:
+        if self._vocab_unit is None and hasattr(self._model, "vocabulary_matrix"):
+            self._vocab_unit = unit(np.asarray(self._model.vocabulary_matrix(), dtype=np.float32))
         if self._vocab_unit is None:
             words = self._word_list()
             m = np.empty((len(words), self.dim), dtype=np.float32)

@@ -38,11 +38,14 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-from tagger.engine.imageio import IMAGE_SUFFIXES
 from tagger.library.keyword_merge import Conflict, Merge, group, three_way
 from tagger.library.keyword_paths import KeywordEntries, identity, keyword_path, unique_keywords
-from tagger.library.xmp import MAX_PACKET_BYTES, XmpDocument, XmpError
+
+if TYPE_CHECKING:
+    from tagger.library.xmp import XmpDocument
 
 SIDECAR_EXTENSIONS = (b".xmp", b".XMP", b".Xmp")
 NAMINGS = ("full", "stem")  # photo.jpg.xmp (digiKam, darktable) | photo.xmp (Lightroom)
@@ -52,9 +55,23 @@ _PHOTOSHOP_APP13 = b"Photoshop 3.0\x00"
 _RAW_SUFFIXES = (".3fr .ari .arw .bay .cr2 .cr3 .crw .dcr .dng .erf .fff .iiq .k25 .kdc .mef .mos .mrw .nef .nrw .orf "
                  ".pef .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f .psd .psb")
 _VIDEO_SUFFIXES = ".mov .mp4 .m4v .avi .mts .m2ts .3gp .mkv"
-MEDIA_SUFFIXES = frozenset(s.encode() for s in IMAGE_SUFFIXES) | frozenset(
-    s.encode() for s in (_RAW_SUFFIXES + " " + _VIDEO_SUFFIXES).split())
 TEMP_PREFIX = b".tagger-"
+
+
+@cache
+def media_suffixes() -> frozenset[bytes]:
+    """Suffixes (b".jpg") of photo, raw and video files. A function so that reading settings (``NAMINGS``) does not
+    import the image decoder: ``tagger status`` imports this module and must start fast (issue 16)."""
+    from tagger.engine.imageio import IMAGE_SUFFIXES
+
+    return frozenset(s.encode() for s in IMAGE_SUFFIXES) | frozenset(
+        s.encode() for s in (_RAW_SUFFIXES + " " + _VIDEO_SUFFIXES).split())
+
+
+def __getattr__(name: str):
+    if name == "MEDIA_SUFFIXES":  # the old constant's name still works
+        return media_suffixes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 TEMP_SUFFIX = b".xmp-tmp"
 STALE_TEMP_SECONDS = 3600  # no live write holds its temporary file this long
 _TEMP_WITH_PID = re.compile(rb"\.tagger-(\d+)-.*\.xmp-tmp", re.S)
@@ -82,7 +99,7 @@ def shared_stems(names: Iterable[bytes]) -> frozenset[bytes]:
     counts: dict[bytes, int] = {}
     for name in names:
         stem, dot, ext = name.rpartition(b".")
-        if dot and stem and b"." + ext.lower() in MEDIA_SUFFIXES:
+        if dot and stem and b"." + ext.lower() in media_suffixes():
             counts[stem.lower()] = counts.get(stem.lower(), 0) + 1
     return frozenset(s for s, n in counts.items() if n > 1)
 
@@ -192,6 +209,8 @@ def sidecar_signature(sidecars: Iterable[tuple[bytes, int, int]]) -> str:
 
 def read_keywords(data: bytes, sidecars: Sequence[bytes] = ()) -> FoundKeywords:
     """All keywords of one photo: embedded XMP and IPTC in ``data`` (the file's bytes) and its sidecar files."""
+    from tagger.library.xmp import XmpError  # the XML parser costs start-up time (issue 16)
+
     found = FoundKeywords()
     found.embedded = embedded_entries(data, found.problems)
     entries = found.embedded
@@ -206,6 +225,8 @@ def read_keywords(data: bytes, sidecars: Sequence[bytes] = ()) -> FoundKeywords:
 
 def embedded_entries(data: bytes, problems: list[str] | None = None) -> KeywordEntries:
     """The keyword entries of the image itself: its XMP packet and its IPTC keywords (problems noted, never raised)."""
+    from tagger.library.xmp import XmpDocument, XmpError  # the XML parser costs start-up time (issue 16)
+
     entries = KeywordEntries()
     try:
         packet = embedded_xmp(data)
@@ -242,6 +263,8 @@ def _reaches_image_data(head: bytes) -> bool:
 def read_sidecar(path: bytes | str | os.PathLike, *, follow: bool = True) -> XmpDocument:
     """Parse a sidecar file; a FIFO, device or folder named like one is refused without blocking on it, and so is a
     symbolic link unless ``follow`` (reading through one is harmless; a writer re-reads without following)."""
+    from tagger.library.xmp import MAX_PACKET_BYTES, XmpDocument, XmpError  # its XML parser: not at start-up
+
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -252,6 +275,8 @@ def read_sidecar(path: bytes | str | os.PathLike, *, follow: bool = True) -> Xmp
 
 def embedded_xmp(data: bytes) -> bytes | None:
     """The image's own XMP packet, or None."""
+    from tagger.library.xmp import MAX_PACKET_BYTES  # the XML parser costs start-up time (issue 16)
+
     if data[:3] == b"\xff\xd8\xff":
         for marker, payload in _jpeg_segments(data):
             if marker == 0xE1 and payload.startswith(_XMP_APP1):
@@ -438,6 +463,8 @@ def _write_once(path: bytes, keywords: Sequence[str], auto: list[str], naming: s
     if refused:
         target, why = refused[0]
         raise _Refused(f"{os.fsdecode(target)}: {why}")
+    from tagger.library.xmp import MAX_PACKET_BYTES, XmpDocument, XmpError  # its XML parser: not at start-up
+
     docs: list[tuple[bytes | None, os.stat_result | None, XmpDocument]] = []
     for target in own:
         try:

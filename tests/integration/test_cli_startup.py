@@ -41,3 +41,28 @@ def test_status_names_the_model_and_version_without_loading_the_engine(caltech_c
 def test_status_verbose_and_json_still_say_the_provider(caltech_catalog, engine):
     got = _probe("--db", str(caltech_catalog), "status", "--verbose")
     assert f"model {engine.model_id}, untrained on CPUExecutionProvider" in got["out"]
+
+
+def test_status_reads_no_photo_or_sidecar_code(caltech_catalog, engine):
+    """`status` reports counts and settings; the image decoder, the XMP parser and fastText are not its business."""
+    got = _probe("--db", str(caltech_catalog), "status")
+    assert got["code"] == 0
+    assert not [m for m in got["modules"]
+                if m.startswith(("PIL", "fasttext", "tagger.engine.imageio", "tagger.library.xmp", "xml.etree"))]
+
+
+def test_search_uses_the_mapped_word_vectors_not_fasttext(caltech_catalog, engine):
+    """After the first load built the memory-mapped copy beside the word space, a search never loads fastText."""
+    _probe("--db", str(caltech_catalog), "search", "dog")
+    got = _probe("--db", str(caltech_catalog), "search", "boats at sunset")
+    assert got["code"] == 0
+    assert "fasttext" not in got["modules"]
+
+
+def test_importing_scoring_does_not_import_scipy():
+    """Scoring is reached by commands that never build a sparse matrix; scipy (0.4 s) waits until one does."""
+    code = ("import sys, tagger.engine.scoring; "
+            "print([m for m in sys.modules if m.startswith('scipy')])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
