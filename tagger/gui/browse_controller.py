@@ -44,6 +44,8 @@ class BrowseController(QObject):
         self.refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
         self.refresh_timer.timeout.connect(self.refresh)
         self.sort_actions: dict[str, QAction] = {}
+        self._stale = False  # the library changed while the trees were not on screen
+        sidebar.currentChanged.connect(self._tab_changed)
         sidebar.folders.clicked.connect(self.folder_clicked)
         sidebar.dates.clicked.connect(self.date_clicked)
         chip.removed.connect(self.drop)
@@ -54,11 +56,34 @@ class BrowseController(QObject):
     # ------------------------------------------------------------------ the trees
 
     def _reloaded(self) -> None:
-        """The library was read again: the counts at once the first time (no empty sidebar), else once it settles."""
-        if self._shown is None:
+        """The library was read again: the counts at once the first time the trees are on screen (no empty tree),
+        else once the reloads settle. While the Tags tab is shown nothing is read (the two queries cost ~0.3 s at
+        100k photos, a third of a cold start: bench/gui_startup.py); showing Folders or Dates reads them then.
+        A folder filter whose folder left the library (removed, another catalog opened) is dropped, not kept
+        showing an empty grid."""
+        self._drop_gone_folder()
+        if not self._trees_visible():
+            self._stale = True
+        elif self._shown is None:
             self.refresh()
         else:
             self.refresh_timer.start()
+
+    def _drop_gone_folder(self) -> None:
+        folder, catalog = self.search.folder, self.session.catalog
+        if folder is None:
+            return
+        roots = [r.path for r in catalog.roots()] if catalog is not None else []
+        if not any(folder == root or root in folder.parents for root in roots):
+            self.search.set_browse(None, self.search.taken)
+
+    def _trees_visible(self) -> bool:
+        return self.sidebar.currentWidget() in (self.sidebar.folders, self.sidebar.dates)
+
+    def _tab_changed(self, _index: int) -> None:
+        if self._stale and self._trees_visible():
+            self._stale = False
+            self.refresh()
 
     def refresh(self) -> None:
         """Read the folder tree and the timeline again; rebuild the trees only if something changed."""

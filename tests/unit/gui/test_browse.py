@@ -41,6 +41,7 @@ def window(qtbot, dated_db, tmp_path, engine):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.engine is not None, timeout=TIMEOUT)
+    win.browse.setCurrentWidget(win.browse.folders)  # the trees are read when first on screen
     yield win
     win.close()
 
@@ -74,6 +75,22 @@ def test_the_sidebar_counts_folders_and_months(window, qtbot):
     assert _item(window.browse.dates, "2019").data() == "2019 (6)"
     assert _item(window.browse.dates, "2019", "March").data() == "March (6)"
     assert browse is not None
+
+
+def test_the_trees_are_read_only_once_on_screen(qtbot, dated_db, tmp_path, engine):
+    """At start the Tags tab shows: the folder and date counts (~0.3 s at 100k photos) wait until Folders or Dates
+    is clicked, then come at once."""
+    db = tmp_path / "catalog.db"
+    shutil.copy(dated_db, db)
+    win = MainWindow(db, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.wait(200)
+    assert win.browse.folder_model.rowCount() == 0 and win.browse.date_model.rowCount() == 0
+    win.browse.setCurrentWidget(win.browse.dates)
+    assert _item(win.browse.dates, "2019", "March").data() == "March (6)"
+    assert _item(win.browse.folders, "photos", "pizza").data() == "pizza (6)"
+    win.close()
 
 
 def test_the_counts_follow_the_library(window, qtbot):
@@ -138,3 +155,14 @@ def test_sort_by_name_and_it_is_remembered(window, qtbot):
         [r.photo_id for r in window.model.rows()][:6], reverse=True)
     assert window.model.rowCount() == 48
     assert {window.catalog.photo(r.photo_id)["taken_at"][:7] for r in window.model.rows()[:6]} == {"2019-03"}
+
+
+def test_a_folder_filter_goes_with_its_folder(window, qtbot):
+    """The library folder removed while one of its folders is the filter: the chip goes, the grid is not left empty."""
+    _click(window.browse.folders, _item(window.browse.folders, "photos", "pizza"))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=TIMEOUT)
+    root = window.catalog.roots()[0]
+    window.catalog.remove_root(root.id)
+    window.reload_photos()
+    qtbot.waitUntil(lambda: window.search_ctl.folder is None, timeout=TIMEOUT)
+    assert not window.browse_chip.isVisible()
