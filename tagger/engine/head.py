@@ -45,7 +45,9 @@ def project(layers: Layers, features: np.ndarray, conse: np.ndarray, chunk: int 
     """Unit embeddings of a trained model: normalize(conse + residual(f)), exactly what the exported ONNX gives;
     in chunks, so re-projecting a 100k library does not hold a 100k x hidden matrix."""
     out = np.empty((len(features), layers[-1][0].shape[0]), np.float32)
+    zero = not (layers[-1][0].any() or layers[-1][1].any())  # an untrained head adds exactly nothing: skip its layers
     for lo in range(0, len(features), chunk):
         hi = min(lo + chunk, len(features))
-        out[lo:hi] = unit(np.asarray(conse[lo:hi], np.float32) + residual(layers, features[lo:hi]))
+        mixed = np.asarray(conse[lo:hi], np.float32)
+        out[lo:hi] = unit(mixed if zero else mixed + residual(layers, features[lo:hi]))
     return out

@@ -18,6 +18,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--search", help="start with this search (screenshots)")
     p.add_argument("--people", action="store_true", help="start with the People filter on (screenshots)")
     p.add_argument("--select", type=Path, metavar="PHOTO", help="start with this photo selected (screenshots)")
+    p.add_argument("--view", type=Path, metavar="PHOTO", help="start in the viewer on this photo (screenshots)")
+    p.add_argument("--folder", type=Path, metavar="FOLDER", help="start showing this folder's photos (screenshots)")
+    p.add_argument("--month", metavar="YYYY-MM", help="start showing the photos of this month (screenshots)")
+    p.add_argument("--sort", choices=["relevance", "date", "name"], help="start with this sort order (screenshots)")
     p.add_argument("--index", type=Path, metavar="FOLDER", help="add this folder to the library and index it")
     p.add_argument("--size", default="1400x900", help="window size for screenshots, WIDTHxHEIGHT")
     p.add_argument("--panel", choices=["tags", "labels"], help="start with this side panel shown")
@@ -80,6 +84,14 @@ def screenshot(window, args) -> int:
         window.close()
         print(f"saved {args.screenshot}" if ok else f"could not save {args.screenshot}")
         return 0 if ok else 1
+    if (args.folder or args.month) and window.catalog is not None:
+        from tagger.library.browse import date_range
+
+        taken = date_range(*(int(v) for v in args.month.split("-"))) if args.month else None
+        window.browse.setCurrentWidget(window.browse.dates if args.month and not args.folder else window.browse.folders)
+        window.search_ctl.set_browse(args.folder.resolve() if args.folder else None, taken)
+    if args.sort:
+        window.search_ctl.set_sort(args.sort)
     if args.people and window.engine is not None:
         window.search_ctl.set_people(True)
         wait_for(lambda: not window.search_ctl.searching, 60)
@@ -91,6 +103,11 @@ def screenshot(window, args) -> int:
         if pid is not None and window.grid.select_photo(pid):
             preview = window.details.preview
             wait_for(lambda: preview.pixmap() is not None and not preview.pixmap().isNull(), 30)
+    if args.view and window.catalog is not None:
+        pid = window.catalog.find_photo(args.view)
+        if pid is not None:
+            window.viewer_ctl.open(pid)
+            wait_for(lambda: window.viewer_ctl.current_photo() in window.viewer_ctl.cached(), 30)
     wait_for(lambda: not window.search_ctl.cloud_pending, 60)
     wait_for(lambda: window.model.loader.pending() == 0, 30)
     wait_for(lambda: False, 0.3)  # let the last thumbnails paint

@@ -33,6 +33,7 @@ from tagger.library.user_words import fold
 SEARCH_DEBOUNCE_MS = 250
 CLOUD_DEBOUNCE_MS = 150
 SEARCH_CLOUD_TOP = 24  # the cloud of a search describes its best hits, not the whole ranked library
+CLOUD_ALL_MAX = 5000  # a filter without words (folder, month, tags) describes all it keeps, up to this many
 SIMILAR_PREFIX = "similar to "  # the search box's text while it shows a find-similar (never searched as words)
 QUERY_SHOWN = 40  # characters of the query quoted in the result line (it sits beside the search box)
 BUSY_AFTER_MS = 300  # a search still under way after this shows the busy indicator (a quicker one never flashes it)
@@ -461,8 +462,12 @@ class SearchController(QObject):
             ids, title = selected, f"{len(selected)} selected photo(s)"
         elif (self.active or self.folder is not None or self.taken is not None) and best:
             text = self.box.text().strip()
-            ids = best
-            title = f"top {len(ids)} results for “{text}”" if text else f"{len(ids)} photos {self._kept_words()}"
+            if text:  # a ranking: its best hits
+                ids = best
+                title = f"top {len(ids)} results for “{text}”"
+            else:  # a folder, a month, tags, People: every photo they keep is as much in it as any other
+                ids = [r.photo_id for r in self._matched[:CLOUD_ALL_MAX]]
+                title = f"{len(ids):,} photos {self._kept_words()}"
         else:  # the library, or a search that matched nothing: the words the library does have
             ids, title = None, "whole library"
         self._cloud_title = title

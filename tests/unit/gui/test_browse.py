@@ -166,3 +166,9 @@ def test_a_folder_filter_goes_with_its_folder(window, qtbot):
     window.reload_photos()
     qtbot.waitUntil(lambda: window.search_ctl.folder is None, timeout=TIMEOUT)
     assert not window.browse_chip.isVisible()
+
+
+def test_a_folders_cloud_describes_all_its_photos(window, qtbot):
+    """Without words nothing is ranked: the cloud of a folder of 48 photos describes the 48, not the newest 24."""
+    _click(window.browse.folders, _item(window.browse.folders, "photos"))
+    qtbot.waitUntil(lambda: window.cloud._title == "48 photos in photos", timeout=TIMEOUT)
