@@ -161,6 +161,8 @@ class BrowseController(QObject):
         for view, value in ((self.sidebar.folders, folder), (self.sidebar.dates, taken)):
             if value is None:
                 view.clearSelection()
+            else:  # also when set from elsewhere (a screenshot's --folder): the row shown and in sight
+                _expand(view, set(), value)
 
     # ------------------------------------------------------------------ sorting
 
@@ -219,4 +221,9 @@ def _expand(view: QTreeView, keys: set, current) -> None:
             view.setExpanded(ix, True)
         if current is not None and value == current:
             view.setCurrentIndex(ix)
+            parent = ix.parent()
+            while parent.isValid():  # the row the filter shows is in sight, not inside a closed year or folder
+                view.setExpanded(parent, True)
+                parent = parent.parent()
+            view.scrollTo(ix)
 

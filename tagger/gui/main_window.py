@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QSettings, QSize, Qt
+from PySide6.QtCore import QEvent, QItemSelectionModel, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -34,7 +34,7 @@ from tagger.gui.busy import busy_indicator
 from tagger.gui.details_controller import DetailsController
 from tagger.gui.elided_label import ElidedLabel
 from tagger.gui.engine_controller import EngineController
-from tagger.gui.grid import PHOTO_ID_ROLE, PhotoGrid, PhotoGridModel
+from tagger.gui.grid import GAP, PHOTO_ID_ROLE, PhotoGrid, PhotoGridModel
 from tagger.gui.help_dialogs import AboutDialog, DataLocationsDialog, ShortcutsDialog
 from tagger.gui.indexing_controller import IndexingController
 from tagger.gui.keywords_controller import KeywordsController
@@ -42,6 +42,7 @@ from tagger.gui.labels_controller import LabelsController
 from tagger.gui.labels_panel import LabelsPanel
 from tagger.gui.library_files import new_library, open_library
 from tagger.gui.library_watch import LibraryWatch
+from tagger.gui.panel_fit import cramped_sizes
 from tagger.gui.recent import recent_catalogs, remember_catalog
 from tagger.gui.screen_fit import fit_window
 from tagger.gui.search_controller import SearchController
@@ -313,6 +314,19 @@ class MainWindow(QMainWindow):
             fit_window(self)
         else:
             fit_window(self, DEFAULT_SIZE)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.fit_panels)  # after the splitter has shared out the new width
+
+    def fit_panels(self) -> None:
+        """A small window: the side panels give way until the grid has two columns (tagger.gui.panel_fit)."""
+        split = self.browse.parentWidget()
+        min_grid = 2 * (self.model.thumb_size + GAP) + self.grid.verticalScrollBar().sizeHint().width() + 6
+        mins = [split.widget(i).minimumSizeHint().width() for i in range(split.count())]
+        sizes = cramped_sizes(split.sizes(), mins, split.indexOf(self.grid.parentWidget()), min_grid)
+        if sizes is not None:
+            split.setSizes(sizes)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -299,7 +299,7 @@ class DetailsPanel(QWidget):
             self.preview.setText("No photo selected")
             self.facts.setText("")
             self._show_printed("")
-            self.auto.set_tags([])
+            self.auto.set_tags([], placeholder="")  # nothing selected: no "no tags yet" about no photo
             self.user.clear()
             return
         self.preview.setText("loading…")

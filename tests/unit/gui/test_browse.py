@@ -172,3 +172,14 @@ def test_a_folders_cloud_describes_all_its_photos(window, qtbot):
     """Without words nothing is ranked: the cloud of a folder of 48 photos describes the 48, not the newest 24."""
     _click(window.browse.folders, _item(window.browse.folders, "photos"))
     qtbot.waitUntil(lambda: window.cloud._title == "48 photos in photos", timeout=TIMEOUT)
+
+
+def test_the_filters_row_is_opened_and_selected(window, qtbot):
+    """A month chosen elsewhere (the chip, a screenshot's --month): its year opens and the month is the current row."""
+    from tagger.library.browse import date_range
+
+    window.browse.setCurrentWidget(window.browse.dates)
+    window.search_ctl.set_browse(None, date_range(2018, 5))  # not the newest year: closed at first
+    current = window.browse.dates.currentIndex()
+    assert current.data() == "May (42)"
+    assert window.browse.dates.isExpanded(current.parent())
