@@ -339,7 +339,7 @@ BLOCKED = _words("""
     nigger negro negress spic kike wop dago kraut jap paki wetback redskin squaw injun faggot tranny retard
     moron idiot imbecile cretin midget cripple spaz honky whitey redneck hillbilly yokel skank wench slag
     bush pee puke goy jew hottentot sex commie papist floozy streetwalker castrate cuckold virago ignoramus
-    privates genitals genitalia phallus pubis pubic bordello whorehouse striptease
+    privates genitals genitalia phallus pubis pubic bordello whorehouse striptease crotch
 """)
 
 # Core photo words that a branch rule or a statistical filter would lose ("child" and "party" have vectors in
