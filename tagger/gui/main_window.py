@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
         labels.busy_changed.connect(index.set_training_busy)
         index.running_changed.connect(self.library_watch.set_paused)  # indexing here reloads as it goes
         self.library_watch.changed.connect(self.reload_photos)  # e.g. a `tagger index` in a terminal
+        self.library_watch.changed.connect(details.show_selected)  # a `tagger tag` on the photo shown
 
     def _selection_changed(self, *_) -> None:
         self.details_ctl.show_selected()

@@ -79,6 +79,20 @@ def test_photo_count_and_grid_follow_photos_added_by_another_process(window, qtb
     assert {r.photo_id for r in window.model.rows()} >= set(new)
 
 
+def test_a_tag_added_by_another_process_shows_in_the_details(window, qtbot):
+    """`tagger tag --add roo PHOTO` in a terminal while PHOTO is selected: the details panel's own tags follow."""
+    from tagger.library.catalog import Catalog
+
+    pid = window.model.row(0).photo_id
+    assert window.grid.select_photo(pid)
+    qtbot.waitUntil(lambda: window.details.photo_id == pid, timeout=TIMEOUT)
+    assert window.details.user.count() == 0
+    with Catalog.open(window.session.db_path) as other:  # another process's connection
+        other.add_user_tag(pid, "roo")
+    qtbot.waitUntil(lambda: [window.details.user.item(i).text() for i in range(window.details.user.count())]
+                    == ["roo"], timeout=TIMEOUT)
+
+
 def test_search_hits_of_photos_added_elsewhere_get_their_thumbnails(window, qtbot, tmp_path):
     window.library_watch.timer.stop()  # the search alone: the grid's library has not been read again
     originals = {r.photo_id: r.hash for r in window.model.rows()}
