@@ -1,6 +1,7 @@
 """An int8 CPU variant of the Tagger model: build it, time it against fp32 and check its accuracy in the same run.
 
     python bench/quantize.py [--calibration 128] [--modes qdq-pc,qdq-pc-nodw,dynamic] [--limit 0] [--install] [--json]
+    python bench/quantize.py --record [--remeasure]     # what model builds ship: resources/quantize/
 
 Why: on 2 cores the model (about 10 ms a photo on one core in fp32) competes with decoding for the CPU. An int8 graph
 is only worth shipping if it holds accuracy: Caltech-101 zero-shot hit@1 on the fixed test split (the default method
@@ -15,10 +16,13 @@ fp32, measured here on the same decoded pixels.
    (softmax, top-T, the embedding) is never quantized.
 3. Speed: ms a photo at the indexer's batch (32) and at batch 1, with ORT 1 and 2 intra-op threads; min of repeats.
 4. Accuracy: hit@1 (and hit@5) of every variant on the test split, from the same pixels.
-5. ``--install``: the most faithful (ImageNet top-1 agreement with fp32) of the passing variants within 15 % of the
+5. ``--record``: the product's mode (``INT8_MODE``) only, quantized exactly as a model build does it (from the
+   shipped ``resources/quantize/ranges.json``, no photos), and its sha256 and accuracy added to
+   ``resources/quantize/verified.json`` under the fp32 graph's sha256: a build that makes those bytes is trusted.
+6. ``--install``: the most faithful (ImageNet top-1 agreement with fp32) of the passing variants within 15 % of the
    fastest is written as ``model.int8.onnx`` next to the model and
    recorded in its manifest (``cpu_variant``: file, mode, measured hit@1 of both, passed), which is what
-   ``tagger.engine.runtime.choose_model_file`` reads; a variant that misses the tolerance is recorded as not passed.
+   ``tagger.engine.runtime.cpu_variant_file`` reads; a variant that misses the tolerance is recorded as not passed.
 """
 
 from __future__ import annotations
@@ -37,13 +41,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tagger.engine.core import Engine  # noqa: E402
-from tagger.engine.export import INT8_NAME, record_cpu_variant  # noqa: E402
+from tagger.engine.cpu_variant import (  # noqa: E402
+    HEAD_OPS,
+    INT8_MODE,
+    INT8_NAME,
+    RANGES_RESOURCE,
+    VERIFIED_RESOURCE,
+    quantize_static_int8,
+    record_cpu_variant,
+)
 from tagger.engine.imageio import iter_batches  # noqa: E402
 from tagger.engine.runtime import CPU, open_session  # noqa: E402
 from tagger.engine.scoring import LabelSet, hits_at, top_classes  # noqa: E402
+from tagger.fileio import sha256_file  # noqa: E402
 
 TOLERANCE = 0.005
-HEAD_OPS = ("Softmax", "TopK", "GatherND", "Einsum", "ReduceL2", "Div", "LeakyRelu", "Concat", "Expand")
 
 
 def log(msg: str) -> None:
@@ -81,14 +93,13 @@ def calibration_files(caltech: Path, n: int) -> list[Path]:
     return out
 
 
-def quantize(fp32: Path, out: Path, mode: str, calib: np.ndarray) -> None:
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_dynamic,
-        quantize_static,
-    )
+def quantize(fp32: Path, out: Path, mode: str, calib: np.ndarray, ranges: Path) -> None:
+    """Static modes go through the product's own quantizer (tagger/engine/cpu_variant.py), so what is measured here is
+    what a build makes; the activation ranges are measured once into ``ranges`` and read back by every later mode."""
+    if mode != "dynamic":
+        quantize_static_int8(fp32, out, mode, ranges, None if ranges.is_file() else calib)
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,34 +107,9 @@ def quantize(fp32: Path, out: Path, mode: str, calib: np.ndarray) -> None:
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         import onnx
 
-        graph = onnx.load(str(pre)).graph
-        convs = [n for n in graph.node if n.op_type == "Conv"]
-        inits = {i.name: i for i in graph.initializer}
-        depthwise = [n.name for n in convs if any(a.name == "group" and a.i > 1 for a in n.attribute)]
-        gemms = [n.name for n in graph.node if n.op_type == "Gemm"]
-        exclude = [n.name for n in graph.node if n.op_type in HEAD_OPS]
-        if mode == "qdq-pc-nodw":
-            exclude += depthwise
-        if mode == "qdq-pc-ends":
-            exclude += [convs[0].name] + gemms
-        del inits
-        if mode == "dynamic":
-            quantize_dynamic(str(pre), str(out), per_channel=True, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["Conv", "Gemm", "MatMul"], nodes_to_exclude=exclude)
-            return
-
-        class Reader(CalibrationDataReader):
-            def __init__(self):
-                self._it = iter(calib[i:i + 16] for i in range(0, len(calib), 16))
-
-            def get_next(self):
-                batch = next(self._it, None)
-                return None if batch is None else {"pixels": batch}
-
-        quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=mode != "qdq-pt", activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, op_types_to_quantize=["Conv", "Gemm"],
-                        nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": False})
+        exclude = [n.name for n in onnx.load(str(pre)).graph.node if n.op_type in HEAD_OPS]
+        quantize_dynamic(str(pre), str(out), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["Conv", "Gemm", "MatMul"], nodes_to_exclude=exclude)
 
 
 def run_all(session, pixels: np.ndarray, batch: int = 64) -> dict[str, np.ndarray]:
@@ -157,6 +143,27 @@ def speed(path: Path, pixels: np.ndarray, batch: int, threads: int, repeat: int)
     return round(min(times) / batch * 1000.0, 3)
 
 
+def record_verified(fp32: Path, int8: Path, row: dict, base: dict, test_photos: int, calibration: int,
+                    tolerance: float) -> dict:
+    """Add this fp32 graph's entry to resources/quantize/verified.json: the sha256 a build must reproduce to be trusted,
+    and the accuracy measured for exactly those bytes."""
+    import onnxruntime
+
+    path = ROOT / "resources" / VERIFIED_RESOURCE
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data.setdefault("about", "fp32 model.onnx sha256 -> the int8 graph a build makes from ranges.json and what it "
+                             "measured; written by bench/quantize.py --record")
+    entry = {"int8_sha256": sha256_file(int8), "mode": INT8_MODE, "fp32_hit@1": base["hit@1"],
+             "int8_hit@1": row["hit@1"], "fp32_hit@5": base["hit@5"], "int8_hit@5": row["hit@5"],
+             "passed": bool(base["hit@1"] - row["hit@1"] <= tolerance), "tolerance": tolerance,
+             "test_photos": test_photos, "calibration_photos": calibration,
+             "speedup_batch32_1thread": row["speedup_b32_t1"], "onnxruntime": onnxruntime.__version__,
+             "recorded": time.strftime("%Y-%m-%d")}
+    data.setdefault("models", {})[sha256_file(fp32)] = entry
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return entry
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--caltech", type=Path, default=ROOT.parent / "shared" / "data" / "caltech101")
@@ -167,6 +174,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quantize")
     ap.add_argument("--install", action="store_true", help="write the best passing variant into the model folder")
+    ap.add_argument("--record", action="store_true",
+                    help=f"measure {INT8_MODE} as a model build makes it and record it in resources/quantize/")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="with --record: measure and ship new ranges (then re-record every model in verified.json)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -189,13 +200,30 @@ def main() -> int:
     truth = np.array([labels.index(x) for x in label_of], np.int64)
 
     variants = {"fp32": fp32}
-    for mode in [m for m in args.modes.split(",") if m]:
+    ranges = args.out / "ranges.json"
+    ranges.unlink(missing_ok=True)  # measured afresh from this run's calibration photos ...
+    shipped = ROOT / "resources" / RANGES_RESOURCE
+    if args.record and shipped.is_file() and not args.remeasure:
+        # ... except when recording another model: the shipped ranges serve every entry of verified.json, so
+        # measuring them again (any changed bit) would void the entries already recorded
+        ranges.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    modes = [INT8_MODE] if args.record else [m for m in args.modes.split(",") if m]
+    for mode in modes:
         path = args.out / f"model.{mode}.onnx"
         log(f"quantizing: {mode} ...")
         start = time.perf_counter()
-        quantize(fp32, path, mode, calib)
+        quantize(fp32, path, mode, calib, ranges)
         log(f"  {time.perf_counter() - start:.1f} s")
         variants[mode] = path
+    if args.record:
+        # what a build makes: the shipped ranges (read back, no photos) quantizing the same fp32 graph
+        shipped.parent.mkdir(parents=True, exist_ok=True)
+        if args.remeasure or not shipped.is_file():
+            shipped.write_text(ranges.read_text(encoding="utf-8"), encoding="utf-8")
+        built = args.out / "model.build.onnx"
+        quantize_static_int8(fp32, built, INT8_MODE, shipped)
+        log(f"  built from the shipped ranges: {sha256_file(built)} (from the photos: {sha256_file(path)})")
+        variants[INT8_MODE] = built
 
     rows = {}
     ref_top1 = None
@@ -226,6 +254,9 @@ def main() -> int:
     best_any = min(candidates, key=lambda n: base["hit@1"] - rows[n]["hit@1"]) if candidates else None
     result = {"test_photos": len(ok), "calibration_photos": len(calib), "tolerance": args.tolerance,
               "variants": rows, "chosen": chosen}
+    if args.record:
+        r = rows[INT8_MODE]
+        result["recorded"] = record_verified(fp32, variants[INT8_MODE], r, base, len(ok), len(calib), args.tolerance)
     if args.install and (chosen or best_any):
         pick = chosen or best_any
         r = rows[pick]

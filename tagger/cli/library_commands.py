@@ -244,6 +244,9 @@ def cmd_status(args, progress) -> int:
         info["model_version"] = engine.version.number if engine.version else 0
         info["provider"] = engine.runtime.provider
         info["device"] = engine.runtime.device
+        from tagger.engine.cpu_variant import cpu_model_line
+
+        info["cpu_model"] = cpu_model_line(engine)
     progress.close()
     info["labels"] = len({row["label"] for row in catalog.labels()})
     if args.json:
@@ -254,6 +257,8 @@ def cmd_status(args, progress) -> int:
         trained = f", trained version {info['model_version']}" if info["model_version"] else ", untrained"
         provider = f" on {info['provider']}" if "provider" in info else ""
         print(f"  model {info['model']}{trained}{provider}")
+        if "cpu_model" in info:
+            print(f"  CPU model: {info['cpu_model']}")
         d = info["detections"]
         print(f"  faces in {d['photos_with_faces']} photos ({d['looked_for_faces']} looked at); printed text in "
               f"{d['photos_with_text']} photos")

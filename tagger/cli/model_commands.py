@@ -28,6 +28,7 @@ def cmd_info(args, progress) -> int:
     import numpy
     import PIL
 
+    from tagger.engine.cpu_variant import cpu_model_line
     from tagger.engine.runtime import onnxruntime_version, requested_providers
 
     engine = load_engine(args, progress)
@@ -43,6 +44,7 @@ def cmd_info(args, progress) -> int:
         "providers_requested": requested_providers(),
         "provider": engine.runtime.provider,
         "device": engine.runtime.device,
+        "cpu_model": cpu_model_line(engine),
         "model": engine.model_id,
         "model_dir": str(engine.folder),
         "backbone": engine.manifest["backbone"]["name"],

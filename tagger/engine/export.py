@@ -19,6 +19,7 @@ import torch
 
 from tagger import __version__
 from tagger.engine.backbone import BACKBONES, load_backbone, weights_path
+from tagger.engine.cpu_variant import INT8_NAME, record_cpu_variant  # noqa: F401 - the int8 variant's home; kept here
 from tagger.engine.head import RESIDUAL_HIDDEN
 from tagger.engine.imageio import Preprocessing
 from tagger.engine.manifest import MANIFEST_FORMAT, MANIFEST_NAME
@@ -27,7 +28,6 @@ from tagger.fileio import atomic_path, atomic_write_json, sha256_file
 from tagger.progress import ProgressFn
 
 ONNX_NAME = "model.onnx"
-INT8_NAME = "model.int8.onnx"  # the CPU variant (bench/quantize.py), used only where its manifest entry says it passed
 OPSET = 18
 INPUT_NAME = "pixels"
 OUTPUT_NAMES = ("features", "embedding", "logits")
@@ -113,30 +113,6 @@ def write_model(
     atomic_write_json(folder / MANIFEST_NAME, manifest)
     if progress:
         progress("done", 3, 3)
-    return manifest
-
-
-def record_cpu_variant(folder: Path, source: Path, *, mode: str, hit1: float, fp32_hit1: float, passed: bool,
-                       test_photos: int, speedup: float) -> dict[str, Any]:
-    """Copy a quantized graph in as ``model.int8.onnx`` and record in the manifest what it measured against fp32.
-
-    The runtime uses the variant on the CPU only when ``passed`` is true (bench/quantize.py: Caltech zero-shot hit@1
-    within 0.005 of fp32 in the same run) and the file still has the sha256 recorded here. It is kept out of the
-    manifest's ``artefacts`` on purpose: a missing or damaged variant only costs speed (fp32 is used), never the
-    model, and the caches keyed by the artefacts (the tag index) stay valid.
-    """
-    from tagger.engine.manifest import read_manifest
-
-    target = folder / INT8_NAME
-    with atomic_path(target) as tmp:
-        Path(tmp).write_bytes(Path(source).read_bytes())
-    manifest = read_manifest(folder)
-    manifest["cpu_variant"] = {
-        "file": INT8_NAME, "sha256": sha256_file(target), "precision": "int8", "mode": mode, "passed": bool(passed),
-        "zero_shot_hit@1": hit1, "fp32_zero_shot_hit@1": fp32_hit1, "test_photos": test_photos,
-        "speedup_batch32_1thread": speedup, "check": "Caltech-101 test split, zero-shot hit@1 within 0.005 of fp32",
-    }
-    atomic_write_json(folder / MANIFEST_NAME, manifest)
     return manifest
 
 

@@ -103,12 +103,14 @@ def ensure_model(
     folder = model_folder(backbone, ws.id, top_t)
     if not rebuild:
         try:
-            return folder, load_verified(folder)
+            manifest = load_verified(folder)
         except IntegrityError as exc:
             if ws.user_supplied and _word_space_is_the_problem(exc, ws):
                 raise ModelError(f"your word space changed or is damaged: {exc}") from None
             if folder.exists() and notice:
                 notice(f"rebuilding model {folder.name}: {exc}")
+        else:
+            return folder, ensure_cpu_variant(folder, manifest, progress, notice)
     if notice:
         notice(f"building model {folder.name} (once, about a minute)")
     return folder, build_model(folder, backbone, ws, top_t, progress)
@@ -147,4 +149,18 @@ def build_model(folder: Path, backbone: str, ws: WordSpaceRef, top_t: int,
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     manifest = load_verified(folder)
-    return manifest
+    return ensure_cpu_variant(folder, manifest, progress)
+
+
+def ensure_cpu_variant(folder: Path, manifest: dict[str, Any], progress: ProgressFn | None = None,
+                       notice: Notice | None = None) -> dict[str, Any]:
+    """Add the int8 CPU variant where it is missing or damaged (folders built before it existed): seconds, and the
+    rest of the model stays as it is. A variant that failed to build is not retried on every start: its manifest
+    entry says so, and the next model rebuild tries again."""
+    from tagger.engine.cpu_variant import build_cpu_variant, variant_is_current
+
+    if variant_is_current(folder, manifest):
+        return manifest
+    if notice:
+        notice(f"adding the int8 CPU model to {folder.name} (seconds)")
+    return build_cpu_variant(folder, manifest, progress)

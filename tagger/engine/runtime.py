@@ -79,7 +79,8 @@ def open_session(path: Path | str, threads: int | None = None, providers: list[s
 
 def cpu_variant_file(folder: Path, manifest: dict[str, Any]) -> Path | None:
     """The int8 CPU variant of a model folder, when it may be used: the manifest records it as having passed its
-    accuracy check (bench/quantize.py), the file still has the recorded sha256, and fp32 is not forced
+    accuracy check (built with the model and matching a graph measured by bench/quantize.py --record, see
+    tagger/engine/cpu_variant.py), the file still has the recorded sha256, and fp32 is not forced
     (``TAGGER_MODEL_PRECISION=fp32``). Anything else: None, and the fp32 graph is used; a missing or damaged variant
     costs speed only, so it is never an error."""
     if os.environ.get(PRECISION_ENV, "").lower() == "fp32":
