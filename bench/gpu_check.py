@@ -113,6 +113,13 @@ def main() -> int:
                          "session_open_s": round(open_s, 2)}
     log(f"binding: {report['binding']}")
 
+    # 1b. which graph each device runs: CUDA fp32, the CPU the int8 variant when the manifest vouches for it
+    auto_gpu = ModelRuntime.open_model(args.model, manifest)
+    auto_cpu = ModelRuntime.open_model(args.model, manifest, threads=os.cpu_count(), providers=[CPU])
+    report["variants"] = {"cuda": [auto_gpu.provider, auto_gpu.variant], "cpu": [auto_cpu.provider, auto_cpu.variant],
+                          "manifest_cpu_variant": manifest.get("cpu_variant", {}).get("passed")}
+    log(f"variants: {report['variants']}")
+
     # 3. photos
     sources = sorted(args.sources.glob("*.jpg"))
     jobs = [(str(sources[i % len(sources)]), i) for i in range(args.n)]
@@ -164,6 +171,11 @@ def main() -> int:
     x = np.ascontiguousarray(pixels[:32])
     cpu.run(x)
     model_rates["cpu_batch32"] = rate(32 * 2, timed(lambda: [cpu.run(x) for _ in range(2)], 2))
+    if auto_cpu.variant == "int8":
+        auto_cpu.run(x)
+        model_rates["cpu_int8_batch32"] = rate(32 * 2, timed(lambda: [auto_cpu.run(x) for _ in range(2)], 2))
+        q = auto_cpu.run(batch)
+        report["int8_vs_fp32_top1_agreement"] = float(np.mean(q["logits"].argmax(1) == out_c["logits"].argmax(1)))
     report["model_only"] = model_rates
     log(f"model only: {model_rates}")
 

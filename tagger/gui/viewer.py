@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tagger.gui.widgets import OwnTagsBox
+
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 8.0
 STRIP_WIDTH = 260
@@ -185,7 +187,7 @@ class PhotoCanvas(QWidget):
         p.end()
 
 
-class PhotoViewer(QWidget):
+class PhotoViewer(OwnTagsBox, QWidget):
     """The viewer page. Keys: Right/Left and Page Down/Up step, Home/End jump, F fits, 1 shows 100 %, Z toggles,
     +/- zoom, I shows or hides the strip, Esc goes back (typing in the tag box keeps its own keys)."""
 
@@ -293,17 +295,7 @@ class PhotoViewer(QWidget):
         shown = self.canvas.image_size() is not None
         self.zoom_label.setText(f"{round(self.canvas.scale() * 100)} %" if shown else "")
 
-    # -- what the person asks for
-
-    def _add(self) -> None:
-        if self.photo_id is not None and self.new_tag.text().strip():
-            self.user_tag_added.emit(self.photo_id, self.new_tag.text())
-        self.new_tag.clear()
-
-    def _remove(self) -> None:
-        item = self.user.currentItem()
-        if item is not None and self.photo_id is not None:
-            self.user_tag_removed.emit(self.photo_id, item.text())
+    # -- what the person asks for (adding and removing tags: OwnTagsBox)
 
     def event(self, event) -> bool:
         """Esc belongs to the viewer while it is shown: taken before the window's own Esc shortcut (which would drop

@@ -214,7 +214,23 @@ class PreviewLabel(QLabel):
         self._fit()
 
 
-class DetailsPanel(QWidget):
+class OwnTagsBox:
+    """The "your tags" box's two actions, shared by the details panel and the viewer's info strip: a class with
+    ``photo_id``, ``user`` (the list), ``new_tag`` (the line edit) and the two signals mixes it in."""
+
+    def _add(self) -> None:
+        """The text as typed: the details controller tidies it (one rule with the command line) or ignores it."""
+        if self.photo_id is not None:
+            self.user_tag_added.emit(self.photo_id, self.new_tag.text())
+        self.new_tag.clear()
+
+    def _remove(self) -> None:
+        item = self.user.currentItem()
+        if item is not None and self.photo_id is not None:
+            self.user_tag_removed.emit(self.photo_id, item.text())
+
+
+class DetailsPanel(OwnTagsBox, QWidget):
     """Large upright preview, facts (with the faces found), the text printed in the photo, automatic tags with
     weights, user tags to add/remove, find similar."""
 
@@ -340,17 +356,6 @@ class DetailsPanel(QWidget):
         """As small as with the preview at its least: its share of a larger panel never stops a splitter shrinking
         the panel."""
         return QSize(200, 320)
-
-    def _add(self) -> None:
-        """The text as typed: the details controller tidies it (one rule with the command line) or ignores it."""
-        if self.photo_id is not None:
-            self.user_tag_added.emit(self.photo_id, self.new_tag.text())
-        self.new_tag.clear()
-
-    def _remove(self) -> None:
-        item = self.user.currentItem()
-        if item is not None and self.photo_id is not None:
-            self.user_tag_removed.emit(self.photo_id, item.text())
 
 
 def _size(n: int) -> str:
