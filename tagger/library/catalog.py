@@ -1,4 +1,4 @@
-"""The photo catalog: one SQLite file (via sqlite-utils), a versioned schema, migrations, WAL, atomic batches.
+"""The photo catalog: one SQLite file (``catalog_db``), a versioned schema, migrations, WAL, atomic batches.
 
 Why these choices:
 - Paths are stored relative to their library root as the exact OS bytes (``path_key``) plus a display string, so
@@ -20,14 +20,13 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from tagger.errors import is_disk_full, user_message
 from tagger.fileio import atomic_write_bytes
 from tagger.library import schema
 from tagger.library.catalog_common import CatalogError, chunks
+from tagger.library.catalog_db import CatalogDb
 from tagger.library.catalog_detections import Detected
 from tagger.library.catalog_folders import LibraryFolders
 from tagger.library.catalog_health import Health
@@ -35,6 +34,9 @@ from tagger.library.catalog_tags import UserTags
 from tagger.library.catalog_training import LabelsAndVersions
 from tagger.library.schema import SCHEMA_VERSION
 from tagger.paths import default_db_path
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def display_path(path_key: bytes) -> str:
 class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
     """A handle on one catalog file. Not shared between threads: open one per thread (SQLite's rule)."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
+    def __init__(self, db: CatalogDb, path: Path):
         self.db = db
         self.path = path
         self.read_only = False  # opened from a read-only disk or file: reading works, every write is refused
@@ -133,7 +135,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
                 raise CatalogError(f"cannot open the catalog {path}: {user_message(exc)}") from None
             conn = cls._open_without_room(path, exc, migrate)
             full = True
-        catalog = cls(sqlite_utils.Database(conn), path)
+        catalog = cls(CatalogDb(conn), path)
         catalog.read_only = read_only or full
         if full:
             catalog.read_only_reason = "is on a full disk"
@@ -344,6 +346,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
     def put_embeddings(self, photo_ids: Sequence[int], model: str, vectors: np.ndarray,
                        auto_tags: Sequence[Sequence[tuple[str, float]]] | None = None) -> None:
         """Vectors (and automatic tags) of a new model version for already indexed photos, in one transaction."""
+        import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
         with self.transaction():
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO embeddings (photo_id, model, vector) VALUES (?, ?, ?)",
@@ -390,6 +393,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
         return ids
 
     def _put_vectors(self, pid: int, r: PhotoRecord, backbone: str, model: str) -> None:
+        import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
         self.db.execute(
             "INSERT OR REPLACE INTO features (photo_id, backbone, features, top_classes, top_probs) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -438,6 +442,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
 
     def embedding_table(self, model: str, backbone: str, photo_ids: Sequence[int] | None = None) -> EmbeddingTable:
         """Vectors of all indexed photos for ``model`` (optionally only ``photo_ids``), for brute-force search."""
+        import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
         sql = """SELECT e.photo_id, e.vector, f.top_classes, f.top_probs FROM embeddings e
                  JOIN photos p ON p.id = e.photo_id
                  JOIN features f ON f.photo_id = e.photo_id AND f.backbone = ?
@@ -457,6 +462,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
 
     def features(self, photo_ids: Sequence[int], backbone: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids found, (n, F) float32 features) for the given photos."""
+        import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
         out_ids, blobs = [], []
         for chunk in chunks(list(photo_ids), 500):
             for pid, blob in self.db.execute(
@@ -475,6 +481,7 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
                        chunk: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """(ids, (n, F) float32 features, (n, T) top classes, (n, T) probs) of indexed photos (all, or ``photo_ids``)
         in id order and in chunks, so a million-photo catalog is re-projected without holding it all in memory."""
+        import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
         sql = """SELECT f.photo_id, f.features, f.top_classes, f.top_probs FROM features f
                  JOIN photos p ON p.id = f.photo_id WHERE f.backbone = ? AND p.status = 'indexed' AND {}
                  ORDER BY f.photo_id"""
@@ -561,7 +568,9 @@ class Catalog(UserTags, LabelsAndVersions, Health, LibraryFolders, Detected):
             cond += " AND (path_key = ? OR (path_key >= ? AND path_key < ?))"
             args += [key, key + b"/", key + b"0"]
         if status:
-            cond += " AND status = ?"
+            # "+status": without statistics SQLite prefers the status index, which scans every indexed photo for
+            # each folder (100 labels x 100k photos: seconds); the path range on (root_id, path_key) reads the folder
+            cond += " AND +status = ?" if key else " AND status = ?"
             args.append(status)
         return [r[0] for r in self.db.execute(f"SELECT id FROM photos WHERE {cond} ORDER BY id", args)]
 
@@ -677,6 +686,7 @@ def catalog_backups(path: Path) -> list[Path]:
 
 
 def _feature_arrays(rows: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    import numpy as np  # 0.1-0.2 s: not for commands that never read a vector
     n = len(rows)
     ids = np.fromiter((r[0] for r in rows), np.int64, n)
     feats = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(n, -1).astype(np.float32)

@@ -2,8 +2,8 @@
 
 Queries are scored exactly like labels in ``tagger eval`` (one scorer, :mod:`tagger.engine.scoring`): cosine between the
 photo's word-space embedding and the query's vector, fused with the WordNet affinity of the photo's top ImageNet
-classes. Brute force over an in-memory matrix: ~2 ms per 100k photos for the cosine, and the taxonomic part only
-touches photos whose top classes the query's synsets reach (a sparse column slice), so no vector index is needed.
+classes. Brute force over an in-memory matrix: ~2 ms per 100k photos for the cosine, and the taxonomic part is a gather
+of each photo's top-T classes' affinities (``relevance.ClassEvidence``), so no vector index and no sparse matrix.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tagger.engine.scoring import LabelSet
 from tagger.engine.vectors import unit
 from tagger.library import relevance
 from tagger.library.browse import DateRange, photos_in
@@ -36,14 +35,13 @@ from tagger.library.label_scores import LabelScores, instant_scores, learnable
 from tagger.library.user_words import UserWords, fold
 
 if TYPE_CHECKING:
-    from scipy import sparse
+    from tagger.library.relevance import ClassEvidence
 
 _TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 MAX_QUERY_CHARS = 1000
 MIN_CLOUD_WEIGHT = 0.1  # relative to the strongest tag: weaker words are noise, however diverse
 LABEL_LEAD = 0.1  # a label the photo surely is (p = 1) shows 10% above the photo's best automatic tag
 FUZZY_MIN = 6  # a misread letter is forgiven in printed words of at least this many letters
-SLICE_MAX_CLASSES = 300  # above this, multiplying the whole evidence matrix beats copying its columns
 
 
 @dataclass
@@ -108,7 +106,7 @@ class Library:
         self.catalog = catalog
         self.engine = engine
         self._table: EmbeddingTable | None = None
-        self._evidence: sparse.csc_matrix | None = None
+        self._evidence: ClassEvidence | None = None
         self._version: tuple | None = None
         self._writes_seen: tuple | None = None  # (data_version, total_changes) when _photos_version was computed
         self._photos_version: tuple = ()
@@ -127,12 +125,7 @@ class Library:
         if self._table is None or version != self._version:
             self._table = self.catalog.embedding_table(self.engine.model_id, self.engine.backbone)
             t = self._table
-            n, k = t.top_classes.shape if t.top_classes.size else (len(t.ids), 0)
-            rows = np.repeat(np.arange(n), k)
-            from scipy import sparse  # 0.4 s to import: only once a search needs the table, never at CLI start
-
-            self._evidence = sparse.csc_matrix(
-                (t.top_probs.ravel(), (rows, t.top_classes.astype(np.int64).ravel())), shape=(n, 1000))
+            self._evidence = relevance.ClassEvidence.of(t.top_classes, t.top_probs)
             self._version = version
         return self._table
 
@@ -201,13 +194,15 @@ class Library:
             best = np.zeros(len(ids), np.float32)
             words: set[str] = set()
             # SQLite gives a bare column of a MAX() aggregate from the row holding the maximum: the best tag itself
-            for pid, tag, weight in self.catalog.db.execute(
-                    "SELECT photo_id, tag, MAX(weight) FROM auto_tags WHERE model = ? GROUP BY photo_id",
-                    [self.engine.model_id]):
-                i = np.searchsorted(ids, pid)
-                if i < len(ids) and ids[i] == pid:
-                    best[i] = weight
-                    words.add(tag)
+            rows = self.catalog.db.execute(
+                "SELECT photo_id, tag, MAX(weight) FROM auto_tags WHERE model = ? GROUP BY photo_id",
+                [self.engine.model_id]).fetchall()
+            if rows and len(ids):  # one searchsorted for all rows: a Python loop of them was 50-70 ms at 10k photos
+                pids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+                at = np.searchsorted(ids, pids)
+                ok = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == pids)
+                best[at[ok]] = np.fromiter((r[2] for r in rows), np.float64, len(rows))[ok]
+                words = {rows[k][1] for k in np.flatnonzero(ok)}
             self._best = (self._version, best, sorted(words))
         return self._best[1], self._best[2]
 
@@ -321,8 +316,8 @@ class Library:
                     strength = np.logaddexp.reduce(labels.strength[:, cols], axis=1)
                     label_rank = strength if label_rank is None else label_rank + strength
             vec = self.engine.word_space.text_vectors([part])
-            on_tag_scale = relevance.tag_scale(LabelSet.build([part], vec, self.engine.class_vectors, delta=TAG_DELTA),
-                                               table.vectors, self._evidence)[:, 0]
+            word = relevance.QueryWord.build(part, vec[0], self.engine.class_vectors, delta=TAG_DELTA)
+            on_tag_scale = relevance.tag_scale(word, table.vectors, self._evidence)
             zero = relevance.zero_shot_probability(part, on_tag_scale, best, self._evidence)
             if not self.engine.word_space.knows(part):  # a made-up word: a vector from its letters, no meaning
                 zero = relevance.taxonomy_probability(part, self._evidence)
@@ -379,20 +374,12 @@ class Library:
             return table.ids, np.zeros((len(parts), 0), np.float32)
         version = self.engine.version
         trained = {query_text(label): i for i, label in enumerate(version.labels)} if version is not None else {}
-        labels = LabelSet.build(parts, self.engine.word_space.text_vectors(parts), self.engine.class_vectors)
-        word = labels.vectors @ table.vectors.T  # (parts, N): one pass over the matrix for all words
-        affinity = labels.affinity.tocsc()
-        for j in range(len(parts)):
-            col = affinity[:, j].tocoo()
-            if not col.nnz:
-                continue
-            if col.nnz <= SLICE_MAX_CLASSES:  # a specific word: only its classes' columns are touched
-                taxo = self._evidence[:, col.row] @ col.data
-            else:  # a general word ("food", "sports") reaches most classes: one pass, no column copy
-                dense = np.zeros(self._evidence.shape[1], np.float32)
-                dense[col.row] = col.data
-                taxo = self._evidence @ dense
-            word[j] = 0.5 * (word[j] + np.asarray(taxo).ravel())  # tagger.engine.scoring.fused
+        vectors = self.engine.word_space.text_vectors(parts)
+        words = [relevance.QueryWord.build(p, v) for p, v in zip(parts, vectors)]
+        word = np.stack([w.vector for w in words]) @ table.vectors.T  # (parts, N): one pass for all words
+        for j, w in enumerate(words):
+            if w.affinity.any():  # the photos' top classes weighed by the word's affinity: a (N, T) gather
+                word[j] = 0.5 * (word[j] + self._evidence.weigh(w.affinity))  # tagger.engine.scoring.fused
         if trained:
             for j, part in enumerate(parts):
                 i = trained.get(part)

@@ -66,3 +66,38 @@ def test_importing_scoring_does_not_import_scipy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_status_reads_the_catalog_without_sqlite_utils(caltech_catalog, engine):
+    """`status` reads counts through the plain sqlite3 connection: sqlite-utils (click, dateutil, pluggy: 0.1-0.2 s)
+    is for what asks for its table helpers."""
+    got = _probe("--db", str(caltech_catalog), "status")
+    assert got["code"] == 0 and "48 indexed" in got["out"]
+    assert not [m for m in got["modules"] if m.startswith("sqlite_utils")]
+
+
+def test_opening_a_catalog_imports_neither_numpy_nor_sqlite_utils(tmp_path):
+    """Opening (and creating, i.e. migrating) a catalog and counting its photos needs neither numpy (0.1-0.2 s) nor
+    sqlite-utils; both load when a vector is read or a table helper is asked for."""
+    code = ("import sys; from tagger.library.catalog import Catalog; "
+            f"c = Catalog.open({str(tmp_path / 'c.db')!r}); print(c.schema_version, c.counts()); "
+            "print([m for m in sys.modules if m.startswith(('numpy', 'sqlite_utils'))]); "
+            "print('photos' in c.db.table_names(), 'sqlite_utils' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    version, modules, helpers = done.stdout.strip().splitlines()
+    assert int(version.split()[0]) > 0
+    assert modules == "[]"
+    assert helpers == "True True"
+
+
+def test_text_search_loads_no_inference_runtime_scipy_or_fasttext(caltech_catalog, engine):
+    """A text query is word vectors against stored embeddings and class evidence: no onnxruntime session, no sparse
+    matrix (scipy, 0.4 s to import), no fastText, and nothing of training."""
+    _probe("--db", str(caltech_catalog), "search", "dog")  # the first run may build the mapped word vectors
+    for query in ("dog", "boats at sunset"):
+        got = _probe("--db", str(caltech_catalog), "search", query)
+        assert got["code"] == 0
+        assert got["out"].strip()
+        banned = ("onnxruntime", "scipy", "fasttext", "tagger.training")
+        assert not [m for m in got["modules"] if m.startswith(banned)], query
