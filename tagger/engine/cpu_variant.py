@@ -188,13 +188,14 @@ def variant_is_current(folder: Path, manifest: dict[str, Any]) -> bool:
 
 def describe(manifest: dict[str, Any], variant_used: bool | None = None) -> str:
     """One line for ``tagger info`` / ``status --verbose``: which CPU graph runs and why. ``variant_used`` False: the
-    runtime runs fp32 anyway (CUDA, ``TAGGER_MODEL_PRECISION=fp32``, a trained version); None: not known."""
+    runtime runs fp32 (not opted in with ``TAGGER_MODEL_PRECISION=int8``, CUDA, a trained version); None: not
+    known."""
     entry = manifest.get("cpu_variant")
     if isinstance(entry, dict) and entry.get("passed") is True and variant_used is not False:
         return (f"int8 (verified: hit@1 {_fmt(entry.get('zero_shot_hit@1'))} vs "
                 f"{_fmt(entry.get('fp32_zero_shot_hit@1'))})")
     if isinstance(entry, dict) and entry.get("passed") is True:
-        return "fp32 (the verified int8 variant is not used by this runtime)"
+        return "fp32 (a verified int8 graph is built: TAGGER_MODEL_PRECISION=int8 runs it)"
     return "fp32 (int8 not verified for this build)"
 
 

@@ -54,7 +54,7 @@ def _tiny_model(path) -> None:
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """A built model folder (manifest with the fp32 sha256 as an artefact) and the resources pointed at tmp files."""
-    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setenv(PRECISION_ENV, "int8")  # opted in: what this file tests
     f = tmp_path / "model"
     f.mkdir()
     _tiny_model(f / ONNX_NAME)

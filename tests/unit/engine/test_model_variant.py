@@ -33,7 +33,7 @@ def _graph(path, mark: float) -> None:
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
-    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.setenv(PRECISION_ENV, "int8")  # opted in: what this file tests
     f = tmp_path / "model"
     f.mkdir()
     _graph(f / ONNX_NAME, 0.0)
@@ -62,6 +62,14 @@ def test_cpu_uses_the_variant_that_passed(folder, tmp_path):
 def test_a_variant_that_missed_its_check_is_not_used(folder, tmp_path):
     manifest = _with_variant(folder, tmp_path, passed=False)
     assert cpu_variant_file(folder, manifest) is None
+    rt = ModelRuntime.open_model(folder, manifest, threads=1, providers=[CPU])
+    assert rt.variant == "fp32" and _mark(rt) == 0.0
+
+
+def test_without_opting_in_the_cpu_runs_fp32(folder, tmp_path, monkeypatch):
+    """A verified variant is not used by default: a catalog's embeddings must all come from one graph."""
+    manifest = _with_variant(folder, tmp_path)
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
     rt = ModelRuntime.open_model(folder, manifest, threads=1, providers=[CPU])
     assert rt.variant == "fp32" and _mark(rt) == 0.0
 
