@@ -442,3 +442,20 @@ def test_photos_indexed_elsewhere_while_a_training_finishes_get_its_vectors(engi
     finally:
         engine.use_version(None)
         cat.close()
+
+
+def test_reprojecting_a_label_model_version_skips_the_tags_it_never_stores(engine, own, monkeypatch):
+    """A version with a label model puts no label among the stored automatic tags (search scores its labels when
+    asked): re-projecting 100k photos must not read each photo's weakest tag nor score the labels (issue 16: seconds
+    of a 20 s bar) only to throw both away."""
+    root, cat = own
+
+    def no_floors(*_):
+        raise AssertionError("tag floors were read for a version that stores no label tags")
+
+    monkeypatch.setattr(Catalog, "lowest_auto_tag_weights", no_floors)
+    cat.set_label(root / "zorblax", "zorblax")
+    report = train_version(cat, engine, config=FAST)
+    assert report.photos_reprojected == cat.counts()["indexed"]
+    assert cat.photos_missing_model(report.model) == []
+    assert cat.db.execute("SELECT COUNT(*) FROM auto_tags WHERE model = ?", [report.model]).fetchone()[0] == 0
