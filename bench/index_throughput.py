@@ -24,8 +24,8 @@ naive pipeline measured in the same run.
 
 5. Against decoding alone (the issue's bar: default >= 85 % of it): ``--repeat`` interleaved rounds of the indexer's
    decode stage alone (``_read_and_decode`` in the default number of threads, faces included; no model, tags or
-   catalog) and the default configuration, with the model Tagger picks (the int8 CPU variant where it passed its
-   check, bench/quantize.py) and forced to fp32. ``--only-ratio`` runs just the breakdown and this.
+   catalog) and the default configuration (fp32), and the same with the opt-in int8 CPU variant
+   (``TAGGER_MODEL_PRECISION=int8``, bench/quantize.py). ``--only-ratio`` runs just the breakdown and this.
 
 The machine is shared: before each timed run the benchmark waits (up to ``--quiet-wait`` s) for other processes to go
 quiet, and every run reports the cores this process used and the cores used by everything else ("foreign").
@@ -86,15 +86,15 @@ class Engines:
         self.warm_batch = warm_batch
 
     def get(self, threads: int, spinning: bool = True, precision: str = "auto") -> Engine:
-        """``precision``: "auto" (what Tagger picks: the int8 CPU variant where it passed its check) or "fp32"."""
+        """``precision``: "auto" (what Tagger runs by default: fp32), "fp32" or "int8" (the opt-in CPU variant)."""
         key = (threads, spinning, precision)
         if key not in self._engines:
             start = time.perf_counter()
             if spinning:
                 engine = Engine.load(threads=threads or None)
                 forced = os.environ.get(PRECISION_ENV)
-                if precision == "fp32":
-                    os.environ[PRECISION_ENV] = "fp32"
+                if precision in ("fp32", "int8"):
+                    os.environ[PRECISION_ENV] = precision
                 try:
                     _ = engine.runtime  # opened now, under the precision asked for
                 finally:
@@ -352,9 +352,9 @@ def _naive_once(model, prepare, photos: list[Path], batch: int, quiet_wait: floa
 
 def decode_ratio(engines: Engines, folder: Path, photos: list[Path], repeat: int, quiet_wait: float) -> dict:
     """The issue's bar: the default configuration against decoding alone, interleaved in the same run (medians);
-    the default with the model Tagger picks (int8 on the CPU where it passed its check) and forced to fp32."""
+    the default (fp32) and the opt-in int8 CPU variant (TAGGER_MODEL_PRECISION=int8) where the model has one."""
     engine = engines.get(0)
-    precisions = ["auto"] + (["fp32"] if engine.runtime.variant != "fp32" else [])
+    precisions = ["auto"] + (["int8"] if engines.get(0, True, "int8").runtime.variant == "int8" else [])
     runs: dict[str, list[float]] = {"decode_only": [], **{f"default/{p}": [] for p in precisions}}
     for rep in range(repeat):
         runs["decode_only"].append(decode_only(engine, photos, DEFAULT_WORKERS, quiet_wait)["images_per_s"])

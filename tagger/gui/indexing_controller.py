@@ -134,6 +134,7 @@ class IndexingController(QObject):
     def engine_ready(self) -> None:
         if self._pending:
             folders, self._pending = self._pending, []
+            self.notice.emit("the model is ready: indexing…", 3000)  # not "starts when the model is ready" any more
             self.start(folders)
 
     def set_training_busy(self, busy: bool) -> None:
