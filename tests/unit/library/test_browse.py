@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 
 import numpy as np
@@ -81,15 +80,6 @@ def test_photos_in_a_folder_and_a_month(small, tmp_path):
     assert photos_in(cat, taken=date_range(2019, 3)) == {ids["a.jpg"], ids["trip/b.jpg"]}
     assert photos_in(cat, folder=trip, taken=date_range(2019)) == {ids["trip/b.jpg"], ids["trip/day1/c.jpg"]}
     assert photos_in(cat, taken=date_range(2021, 1)) == {ids["trip/day1/D.jpg"]}
-
-
-@pytest.fixture
-def lib(engine, caltech_catalog, tmp_path) -> Library:
-    db = tmp_path / "catalog.db"
-    shutil.copy(caltech_catalog, db)
-    cat = Catalog.open(db)
-    yield Library(cat, engine)
-    cat.close()
 
 
 def _folders(lib: Library, hits) -> set[str]:

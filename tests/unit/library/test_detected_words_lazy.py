@@ -2,23 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
-from tagger.library.catalog import Catalog
 from tagger.library.catalog_detections import StoredFace
 from tagger.library.detected_words import DetectedWords, names_detected
-
-
-@pytest.fixture
-def lib(engine, caltech_catalog, tmp_path):
-    from tagger.library.search import Library
-
-    db = tmp_path / "c.db"
-    shutil.copy(caltech_catalog, db)
-    with Catalog.open(db) as catalog:
-        yield Library(catalog, engine)
 
 
 def test_names_detected_is_what_the_detected_words_answer():

@@ -4,7 +4,6 @@ say to search (detected_words): stored per content, forgotten with it, searchabl
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -160,16 +159,6 @@ def test_query_words_reach_the_detected_words():
     assert _meaning("bass", known) == (None, 0.0)  # once a singer, among fish and sounds
     assert _meaning("persian", known) == (None, 0.0)
     assert _meaning("kangaroo", known) == (None, 0.0)
-
-
-@pytest.fixture
-def lib(engine, caltech_catalog, tmp_path):
-    from tagger.library.search import Library
-
-    db = tmp_path / "c.db"
-    shutil.copy(caltech_catalog, db)
-    with Catalog.open(db) as catalog:
-        yield Library(catalog, engine)
 
 
 def test_a_word_printed_in_a_photo_finds_it_first(lib, caltech_library):

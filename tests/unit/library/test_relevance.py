@@ -4,26 +4,14 @@ Each test works on its own copy of the catalog, since they tag and label photos.
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from scipy import sparse
 
 from tagger.library import relevance
-from tagger.library.catalog import Catalog
 from tagger.library.label_scores import learnable
 from tagger.library.search import Library
 from tagger.library.user_words import UserWords
-
-
-@pytest.fixture
-def lib(engine, caltech_catalog, tmp_path):
-    db = tmp_path / "catalog.db"
-    shutil.copy(caltech_catalog, db)
-    catalog = Catalog.open(db)
-    yield Library(catalog, engine)
-    catalog.close()
 
 
 def _ids(lib: Library, folder: str) -> list[int]:
