@@ -47,6 +47,7 @@ from tagger.engine.cpu_variant import (  # noqa: E402
     INT8_NAME,
     RANGES_RESOURCE,
     VERIFIED_RESOURCE,
+    graph_fingerprint,
     quantize_static_int8,
     record_cpu_variant,
 )
@@ -151,15 +152,16 @@ def record_verified(fp32: Path, int8: Path, row: dict, base: dict, test_photos: 
 
     path = ROOT / "resources" / VERIFIED_RESOURCE
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    data.setdefault("about", "fp32 model.onnx sha256 -> the int8 graph a build makes from ranges.json and what it "
-                             "measured; written by bench/quantize.py --record")
-    entry = {"int8_sha256": sha256_file(int8), "mode": INT8_MODE, "fp32_hit@1": base["hit@1"],
+    data["about"] = ("fp32 graph fingerprint (tagger.engine.cpu_variant.graph_fingerprint: sha256 without doc strings "
+                     "and metadata) -> the int8 graph a build makes from ranges.json and what it measured; written by "
+                     "bench/quantize.py --record")
+    entry = {"int8_fingerprint": graph_fingerprint(int8), "mode": INT8_MODE, "fp32_hit@1": base["hit@1"],
              "int8_hit@1": row["hit@1"], "fp32_hit@5": base["hit@5"], "int8_hit@5": row["hit@5"],
              "passed": bool(base["hit@1"] - row["hit@1"] <= tolerance), "tolerance": tolerance,
              "test_photos": test_photos, "calibration_photos": calibration,
              "speedup_batch32_1thread": row["speedup_b32_t1"], "onnxruntime": onnxruntime.__version__,
              "recorded": time.strftime("%Y-%m-%d")}
-    data.setdefault("models", {})[sha256_file(fp32)] = entry
+    data.setdefault("models", {})[graph_fingerprint(fp32)] = entry
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return entry
 

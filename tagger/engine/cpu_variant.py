@@ -1,12 +1,13 @@
-"""The int8 CPU variant of a model: built during the model build on every machine, trusted only when its bytes are those
-of a graph whose accuracy was measured.
+"""The int8 CPU variant of a model: built during the model build on every machine, trusted only when it is the graph
+whose accuracy was measured. Opt-in at run time (``TAGGER_MODEL_PRECISION=int8``, see tagger.engine.runtime).
 
 Why this shape: accuracy can only be measured on labelled photos (Caltech-101), which a user's machine does not have.
 So ``bench/quantize.py --record`` measures here, once per model build, and ships two small files in
 ``resources/quantize/``: the activation ranges its calibrator measured on 128 Caltech *train* photos (``ranges.json``,
-onnxruntime's calibration-cache format) and, per fp32 graph sha256, the sha256 of the int8 graph those ranges make and
-the hit@1 it measured (``verified.json``). The build quantizes the same fp32 graph with the same ranges; when the bytes
-come out identical the graph is the one measured, and it is marked passed. Anything else (another onnxruntime writing
+onnxruntime's calibration-cache format) and, per fp32 graph fingerprint, the fingerprint of the int8 graph those ranges
+make and the hit@1 it measured (``verified.json``; a fingerprint is the graph's sha256 without doc strings and metadata,
+``graph_fingerprint``). The build quantizes the same fp32 graph with the same ranges; when the fingerprints come out
+identical the graph is the one measured, and it is marked passed. Anything else (another onnxruntime writing
 different bytes, a model not yet measured, a damaged resource) leaves a variant that is not passed, or none, and the
 runtime uses fp32: the variant only ever costs or saves speed, never the model.
 """
@@ -81,7 +82,8 @@ def quantize_static_int8(fp32: Path, out: Path, mode: str, ranges: Path,
 
 
 def verified_entries(path: Path | None = None) -> dict[str, Any]:
-    """fp32 sha256 -> what bench/quantize.py --record measured for its int8 graph; {} when the file is unreadable."""
+    """fp32 graph fingerprint -> what bench/quantize.py --record measured for its int8 graph (``int8_fingerprint``,
+    hit@1s, passed); {} when the file is unreadable."""
     try:
         data = json.loads(Path(path or resource_path(VERIFIED_RESOURCE)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -90,9 +92,34 @@ def verified_entries(path: Path | None = None) -> dict[str, Any]:
     return models if isinstance(models, dict) else {}
 
 
+def graph_fingerprint(path: Path) -> str:
+    """sha256 of an ONNX graph without its doc strings and metadata: what the graph computes, not where it was built.
+
+    torch's exporter writes each node's source location (this checkout's path) into its metadata, so the same model
+    exported from two checkouts differs in bytes (a fresh clone's build missed ``verified.json`` that way); the
+    fingerprint is the same for both, and so for the int8 graph quantized from either."""
+    import hashlib
+
+    import onnx
+
+    model = onnx.load(str(path))
+    model.doc_string = ""
+    del model.metadata_props[:]
+    model.graph.doc_string = ""
+    for node in model.graph.node:
+        node.doc_string = ""
+        del node.metadata_props[:]
+    for init in model.graph.initializer:
+        init.doc_string = ""
+    for info in (*model.graph.input, *model.graph.output, *model.graph.value_info):
+        info.doc_string = ""
+        del info.metadata_props[:]
+    return hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()
+
+
 def record_cpu_variant(folder: Path, source: Path | None, *, mode: str, hit1: float | None, fp32_hit1: float | None,
                        passed: bool, test_photos: int | None, speedup: float | None = None,
-                       verified: str | None = None) -> dict[str, Any]:
+                       verified: str | None = None, fingerprints: tuple[str, str] | None = None) -> dict[str, Any]:
     """Put a quantized graph in as ``model.int8.onnx`` (``source`` None: it is already there) and record in the
     manifest what it measured against fp32.
 
@@ -112,6 +139,7 @@ def record_cpu_variant(folder: Path, source: Path | None, *, mode: str, hit1: fl
         "zero_shot_hit@1": hit1, "fp32_zero_shot_hit@1": fp32_hit1, "test_photos": test_photos,
         "speedup_batch32_1thread": speedup, "check": CHECK,
         **({"verified": verified} if verified else {}),
+        **({"fp32_fingerprint": fingerprints[0], "fingerprint": fingerprints[1]} if fingerprints else {}),
     }
     atomic_write_json(Path(folder) / MANIFEST_NAME, manifest)
     return manifest
@@ -130,18 +158,18 @@ def build_cpu_variant(folder: Path, manifest: dict[str, Any], progress: Progress
     if progress:
         progress("quantizing the CPU model", 0, 1)
     try:
-        fp32_sha = manifest["artefacts"][manifest["onnx"]["file"]]
-        quantize_static_int8(folder / manifest["onnx"]["file"], target, INT8_MODE,
-                             Path(ranges or resource_path(RANGES_RESOURCE)))
-        entry = verified_entries(verified).get(fp32_sha)
+        fp32 = folder / manifest["onnx"]["file"]
+        quantize_static_int8(fp32, target, INT8_MODE, Path(ranges or resource_path(RANGES_RESOURCE)))
+        fp32_print, int8_print = graph_fingerprint(fp32), graph_fingerprint(target)
+        entry = verified_entries(verified).get(fp32_print)
         entry = entry if isinstance(entry, dict) else {}
-        int8_sha = sha256_file(target)
-        passed = bool(entry) and entry.get("int8_sha256") == int8_sha and entry.get("passed") is True
+        passed = bool(entry) and entry.get("int8_fingerprint") == int8_print and entry.get("passed") is True
         manifest = record_cpu_variant(
             folder, None, mode=INT8_MODE, hit1=entry.get("int8_hit@1"), fp32_hit1=entry.get("fp32_hit@1"),
             passed=passed, test_photos=entry.get("test_photos"), speedup=entry.get("speedup_batch32_1thread"),
-            verified="sha256 matches the measured graph" if passed else
-            ("int8 bytes differ from the measured graph" if entry else "no measurement for this fp32 graph"))
+            verified="the graph measured on Caltech" if passed else
+            ("int8 graph differs from the measured one" if entry else "no measurement for this fp32 graph"),
+            fingerprints=(fp32_print, int8_print))
     except Exception as exc:  # any failure means "no variant", never a failed model build
         target.unlink(missing_ok=True)
         manifest = _record_failure(folder, manifest, exc)
@@ -180,9 +208,9 @@ def variant_is_current(folder: Path, manifest: dict[str, Any]) -> bool:
         return False
     if "verified" not in entry:  # installed by bench/quantize.py --install: its own measurement
         return True
-    expected = verified_entries().get(manifest.get("artefacts", {}).get(manifest.get("onnx", {}).get("file")))
+    expected = verified_entries().get(entry.get("fp32_fingerprint"))  # recorded at build: no graph loaded per start
     should_pass = isinstance(expected, dict) and expected.get("passed") is True and \
-        expected.get("int8_sha256") == entry.get("sha256")
+        expected.get("int8_fingerprint") == entry.get("fingerprint")
     return should_pass == (entry.get("passed") is True)
 
 

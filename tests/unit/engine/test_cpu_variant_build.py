@@ -18,6 +18,7 @@ from tagger.engine.cpu_variant import (
     VERIFIED_RESOURCE,
     build_cpu_variant,
     describe,
+    graph_fingerprint,
     quantize_static_int8,
     verified_entries,
 )
@@ -69,12 +70,11 @@ def folder(tmp_path, monkeypatch):
     return f
 
 
-def _verify(folder, int8_sha: str, passed: bool = True) -> None:
+def _verify(folder, int8_print: str, passed: bool = True) -> None:
     """What bench/quantize.py --record writes for this folder's fp32 graph."""
-    fp32_sha = read_manifest(folder)["artefacts"][ONNX_NAME]
-    atomic_write_json(cpu_variant.resource_path(VERIFIED_RESOURCE), {"models": {fp32_sha: {
-        "int8_sha256": int8_sha, "mode": INT8_MODE, "fp32_hit@1": 0.6229, "int8_hit@1": 0.6225, "passed": passed,
-        "test_photos": 2893}}})
+    atomic_write_json(cpu_variant.resource_path(VERIFIED_RESOURCE), {"models": {
+        graph_fingerprint(folder / ONNX_NAME): {"int8_fingerprint": int8_print, "mode": INT8_MODE, "fp32_hit@1": 0.6229,
+                                               "int8_hit@1": 0.6225, "passed": passed, "test_photos": 2893}}})
 
 
 def _run(folder) -> ModelRuntime:
@@ -89,7 +89,7 @@ def test_the_build_makes_the_measured_graph_from_the_shipped_ranges_and_uses_it(
     assert _run(folder).variant == "fp32"
     assert describe(manifest) == "fp32 (int8 not verified for this build)"
 
-    _verify(folder, first)
+    _verify(folder, graph_fingerprint(folder / INT8_NAME))
     manifest = build_cpu_variant(folder, read_manifest(folder))
     assert sha256_file(folder / INT8_NAME) == first  # deterministic: the same bytes on every build
     assert manifest["cpu_variant"]["passed"] is True and manifest["cpu_variant"]["zero_shot_hit@1"] == 0.6225
@@ -112,7 +112,7 @@ def test_bytes_other_than_the_measured_ones_are_not_trusted(folder):
 
 def test_a_variant_measured_as_failing_is_not_used(folder):
     build_cpu_variant(folder, read_manifest(folder))
-    _verify(folder, sha256_file(folder / INT8_NAME), passed=False)
+    _verify(folder, graph_fingerprint(folder / INT8_NAME), passed=False)
     manifest = build_cpu_variant(folder, read_manifest(folder))
     assert manifest["cpu_variant"]["passed"] is False and _run(folder).variant == "fp32"
 
@@ -165,6 +165,21 @@ def test_the_shipped_data_loads_and_vouches_for_the_default_model():
 def test_a_later_measurement_upgrades_an_unverified_variant_on_the_next_start(folder):
     manifest = ensure_cpu_variant(folder, read_manifest(folder))
     assert manifest["cpu_variant"]["passed"] is False and _run(folder).variant == "fp32"
-    _verify(folder, manifest["cpu_variant"]["sha256"])  # a Tagger update ships this model's measurement
+    _verify(folder, manifest["cpu_variant"]["fingerprint"])  # a Tagger update ships this model's measurement
     manifest = ensure_cpu_variant(folder, read_manifest(folder))
     assert manifest["cpu_variant"]["passed"] is True and _run(folder).variant == "int8"
+
+
+def test_a_graph_built_elsewhere_has_the_same_fingerprint(folder, tmp_path):
+    """torch's exporter writes each node's source path into its metadata: the same model exported from another
+    checkout differs in bytes but not in fingerprint, so a fresh clone's build still finds its measurement."""
+    import onnx
+
+    model = onnx.load(str(folder / ONNX_NAME))
+    for node in model.graph.node:
+        node.metadata_props.add(key="namespace", value="/somewhere/else/tagger/engine/export.py:42")
+        node.doc_string = "built in another checkout"
+    elsewhere = tmp_path / "elsewhere.onnx"
+    onnx.save(model, str(elsewhere))
+    assert sha256_file(elsewhere) != sha256_file(folder / ONNX_NAME)
+    assert graph_fingerprint(elsewhere) == graph_fingerprint(folder / ONNX_NAME)
