@@ -24,14 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 import tagger
+from tagger.gui.viewer import VIEWER_KEYS
 from tagger.paths import models_dir, resource_path
 
 # QShortcuts carry no text of their own: what the window's shortcut objects do, by key
 SHORTCUT_NAMES = {"Esc": "Drop the selection, then clear the search"}
 # keys handled by widgets rather than actions, said here so that the list is whole
-WIDGET_KEYS = [("Down / Page Down (in the search box)", "Enter the results"),
-               ("Enter (in the grid)", "Open the photo"),
-               ("Arrows, Shift+click, Ctrl+click (in the grid)", "Move and select")]
+
+WIDGET_KEYS = [("Enter the results (from the search box)", "Down / Page Down"),
+               ("Open the photo in the viewer (in the grid)", "Enter / double-click"),
+               ("Move and select (in the grid)", "Arrows, Shift+click, Ctrl+click"),
+               ("Drop the selection, then clear the search", "Esc")] + VIEWER_KEYS
 
 
 def _key_text(seq: QKeySequence) -> str:

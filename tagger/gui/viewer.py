@@ -187,6 +187,15 @@ class PhotoCanvas(QWidget):
         p.end()
 
 
+VIEWER_KEYS = [("Next photo (viewer)", "Right / Page Down / Space"),
+               ("Previous photo (viewer)", "Left / Page Up / Backspace"),
+               ("First / last photo (viewer)", "Home / End"),
+               ("Fit / 100 % / toggle (viewer)", "F / 1 / Z"),
+               ("Zoom in / out (viewer)", "+ / − / Ctrl+wheel"),
+               ("Info strip (viewer)", "I"),
+               ("Back to the grid (viewer)", "Esc")]
+
+
 class PhotoViewer(OwnTagsBox, QWidget):
     """The viewer page. Keys: Right/Left and Page Down/Up step, Home/End jump, F fits, 1 shows 100 %, Z toggles,
     +/- zoom, I shows or hides the strip, Esc goes back (typing in the tag box keeps its own keys)."""
@@ -306,6 +315,7 @@ class PhotoViewer(OwnTagsBox, QWidget):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        """The viewer's keys (listed for Help > Keyboard shortcuts in VIEWER_KEYS: change both together)."""
         key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         canvas = self.canvas
         plain = mods in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)

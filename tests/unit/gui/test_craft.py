@@ -201,6 +201,9 @@ def test_shortcuts_dialog_lists_every_shortcut_including_a_new_action(window, qt
     texts = [dlg.table.item(i, 0).text() for i in range(dlg.table.rowCount())]
     assert "Frobnicate" in texts
     assert any(dlg.table.item(i, 1).text() == "Esc" for i in range(dlg.table.rowCount()))
+    keys = {dlg.table.item(i, 0).text(): dlg.table.item(i, 1).text() for i in range(dlg.table.rowCount())}
+    assert keys["Next photo (viewer)"].startswith("Right")  # the viewer's keys too, what then key
+    assert keys["Enter the results (from the search box)"] == "Down / Page Down"
 
 
 def test_about_and_data_locations(window, qtbot):
