@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(details.show_selected)  # new rows drop the selection without a word
         self.grid.activated.connect(lambda idx: self.viewer_ctl.open(idx.data(PHOTO_ID_ROLE)))  # Enter, double-click
         self.viewer_ctl.notice.connect(self.status_bar.notify)
+        self.viewer.auto.tag_clicked.connect(lambda word: (self.viewer_ctl.close(), search.search_for(word)))
         self.details.similar_requested.connect(search.find_similar)
         self.details.tag_clicked.connect(search.search_for)
 

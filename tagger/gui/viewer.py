@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tagger.gui.widgets import OwnTagsBox
+from tagger.gui.widgets import OwnTagsBox, TagCloud
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 8.0
@@ -251,6 +251,9 @@ class PhotoViewer(OwnTagsBox, QWidget):
         self.facts.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         side.addWidget(self.facts)
+        side.addWidget(QLabel("<b>Automatic tags</b>"))
+        self.auto = TagCloud()  # click a word: back to the grid searching it (main_window)
+        side.addWidget(self.auto, 2)
         side.addWidget(QLabel("<b>Your tags</b>"))
         self.user = QListWidget()
         side.addWidget(self.user, 1)
@@ -287,9 +290,11 @@ class PhotoViewer(OwnTagsBox, QWidget):
         self.photo_id = photo_id
         self.facts.setText("<br>".join(f"<b>{t}</b>" if i == 0 else t for i, t in enumerate(lines)))
 
-    def show_tags(self, tags: Sequence[str]) -> None:
+    def show_tags(self, tags: Sequence[str], auto: Sequence = ()) -> None:
+        """The person's tags (editable) and the automatic ones (TagWeight, strongest first)."""
         self.user.clear()
         self.user.addItems(list(tags))
+        self.auto.set_tags(list(auto), placeholder="")
 
     def show_image(self, image: QImage | None, natural: QSize | None, *, full_resolution: bool,
                    keep_view: bool = False) -> None:

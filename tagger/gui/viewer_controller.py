@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QStackedWidget, QWidget
 from tagger.engine.exif_summary import exif_summary
 from tagger.engine.imageio import ImageDecodeError, open_upright
 from tagger.gui.dates import human_date
-from tagger.gui.details_controller import DetailsController
+from tagger.gui.details_controller import DETAIL_TAGS, DetailsController
 from tagger.gui.grid import PhotoGrid
 from tagger.gui.services import readable_error
 from tagger.gui.session import Session
@@ -257,7 +257,9 @@ class ViewerController(QObject):
     def _show_tags(self) -> None:
         if self.photo_id is None or self.session.catalog is None:
             return
-        self.viewer.show_tags(self.session.catalog.user_tags([self.photo_id]).get(self.photo_id, []))
+        library = self.session.local_library  # one photo's stored tags: cheap, on the GUI thread as in the details
+        auto = library.tag_cloud([self.photo_id], limit=DETAIL_TAGS) if library is not None else []
+        self.viewer.show_tags(self.session.catalog.user_tags([self.photo_id]).get(self.photo_id, []), auto)
 
     def _add_tag(self, photo_id: int, text: str) -> None:
         self.details.add_user_tag(photo_id, text)

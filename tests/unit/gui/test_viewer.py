@@ -213,3 +213,23 @@ def test_clamp_offset_and_fit_scale():
     assert fit_scale(QSize(300, 200), area) == 1.0  # a small photo is not blown up
     assert clamp_offset(QPointF(900, -900), (1600, 1200), area) == QPointF(300, -250)
     assert clamp_offset(QPointF(50, 50), (400, 300), area) == QPointF(0, 0)
+
+
+def test_the_strip_shows_the_automatic_tags_and_a_click_searches_them(qtbot, caltech_catalog, tmp_path, engine):
+    """Beside the photo, its automatic tags as in the details panel; clicking one goes back to the grid searching it."""
+    import shutil
+
+    shutil.copytree(caltech_catalog.parent, tmp_path / "lib")
+    win = MainWindow(tmp_path / "lib" / caltech_catalog.name,
+                     QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine is not None and win.model.rowCount() > 0, timeout=60_000)
+    pid = _open_with_enter(win, qtbot, 0)
+    assert win.viewer_ctl.photo_id == pid
+    qtbot.waitUntil(lambda: bool(win.viewer.auto.words), timeout=10_000)
+    word = win.viewer.auto.words[0]
+    win.viewer.auto.tag_clicked.emit(word)
+    assert win.stack.currentWidget() is win.main_page
+    assert win.search_box.text() == word
+    win.close()
