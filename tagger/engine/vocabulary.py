@@ -50,6 +50,13 @@ def _load() -> tuple[str, ...]:
     return tuple(parse(resource_path(VOCABULARY_FILE).read_text(encoding="utf-8")))
 
 
+@lru_cache(maxsize=1)
+def vocabulary_words() -> frozenset[str]:
+    """The vocabulary as a set: a stored automatic tag that is not in it was withdrawn since it was stored (a word
+    blocked later, "crotch hair"), and a tag cloud leaves it out until the photo is indexed again."""
+    return frozenset(_load())
+
+
 def load_vocabulary() -> list[str]:
     """The committed tag vocabulary (read once, then cached); cheap, unlike build_vocabulary(). Single words and
     phrases ("ice cream": lower-case words joined by single spaces), commonest first."""

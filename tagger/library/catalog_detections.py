@@ -93,6 +93,18 @@ class Detected:
             "SELECT 1 FROM detections d JOIN photos p ON p.id = d.photo_id "
             "WHERE d.photo_id = ? AND d.kind = ? AND d.hash IS p.hash", [photo_id, kind]).fetchone() is not None
 
+    def looked_at_photos(self, kind: str, photo_ids: Sequence[int] | None = None) -> set[int]:
+        """``looked_at`` for many photos at once (all when None): the ids a detector looked at in present content."""
+        sql = ("SELECT d.photo_id FROM detections d JOIN photos p ON p.id = d.photo_id "
+               "WHERE d.kind = ? AND d.hash IS p.hash")
+        if photo_ids is None:
+            return {r[0] for r in self.db.execute(sql, [kind])}
+        out: set[int] = set()
+        for part in chunks(list(photo_ids), 500):
+            out |= {r[0] for r in self.db.execute(sql + f" AND d.photo_id IN ({','.join('?' * len(part))})",
+                                                  [kind, *part])}
+        return out
+
     def photo_hashes(self, photo_ids: Sequence[int]) -> list[tuple[int, str | None]]:
         """(photo id, content hash) of the given photos that are still in the catalog."""
         out: list[tuple[int, str | None]] = []

@@ -65,6 +65,7 @@ class DetectedWords:
     ids: np.ndarray
     words: dict[str, np.ndarray] = field(default_factory=dict)  # word -> (N,) probability
     has_faces: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    no_faces: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # looked for faces, found none
     why: dict[str, int] = field(default_factory=dict)  # word -> FACES_WHY or TEXT_WHY
 
     @classmethod
@@ -81,7 +82,9 @@ class DetectedWords:
             out.words[word], out.why[word] = np.zeros(len(ids), np.float32), FACES_WHY
         for word in TEXT_WORDS:
             out.words[word], out.why[word] = np.zeros(len(ids), np.float32), TEXT_WHY
-        for pid, faces in catalog.faces(subset).items():
+        found_faces = catalog.faces(subset)
+        out.no_faces = np.isin(out.ids, [p for p in catalog.looked_at_photos("faces", subset) if p not in found_faces])
+        for pid, faces in found_faces.items():
             i = out.row(pid)
             if i is None:
                 continue
@@ -212,6 +215,8 @@ def printed_relevance(catalog: Catalog, text: str, ids: np.ndarray, base: float 
 
 
 ARTIFACT = "n00021939"
+PERSON = "n00007846"
+PERSON_WITHOUT_FACE = 0.5  # a person word keeps this share of its weight on a photo looked at with no face found
 WORN = ("n03122748", "n02671780", "n03597469", "n03502509")  # covering (clothing, headgear, masks), accessory, jewelry
 OBJECT_DEMOTION = 1.0  # share of an object tag's weight a sure face subject takes away: all of it
 
@@ -223,11 +228,16 @@ def detected_tags(found: DetectedWords, row: int, tags: list[tuple[str, float]],
     whose subject is a face, tags naming objects (artifacts that are not worn) lose up to OBJECT_DEMOTION of their
     weight, in step with how surely the face is the subject: what the classifier sees in a face close-up are mostly
     its confusions ("tub", "plunger" from skin tones; on 290 Caltech Faces photos 12 had a bathroom object among
-    their top 5 tags), while a "windsor tie" or a "lab coat" is worn by the person and stays."""
+    their top 5 tags), while a "windsor tie" or a "lab coat" is worn by the person and stays. The mirror case: on a
+    photo looked at for faces with none found, words naming a kind of person keep PERSON_WITHOUT_FACE of their weight
+    (a kangaroo's cloud said "flanker, fullback, winger": the rugby Wallabies in the word space), except the kinds
+    ImageNet itself recognises without a face (scuba diver, groom, ballplayer)."""
     top = tags[0][1] if tags else 0.0
     face = float(found.words["face"][row]) if "face" in found.words else 0.0
     if face > 0:
         tags = [(t, w * (1 - OBJECT_DEMOTION * face) if _object(t) else w) for t, w in tags]
+    if len(found.no_faces) > row and found.no_faces[row]:
+        tags = [(t, w * PERSON_WITHOUT_FACE if _person(t) else w) for t, w in tags]
     for kind in TEXT_KINDS:  # the text says receipt: the classifier's "menu" gives way, as in search (rivals)
         p = float(found.words[kind][row]) if kind in found.words else 0.0
         if p >= line:
@@ -236,6 +246,26 @@ def detected_tags(found: DetectedWords, row: int, tags: list[tuple[str, float]],
     extra = [(word, top * (1 + lead * (2 * float(p[row]) - 1))) for word, p in found.words.items()
              if p[row] >= line and word not in have]
     return sorted(extra + tags, key=lambda tw: -tw[1])
+
+
+@lru_cache(maxsize=65536)
+def _person(tag: str) -> bool:
+    """Whether ``tag``'s most used sense is a kind of person that the classifier does not itself recognise."""
+    from tagger.engine.wordnet import senses, wordnet
+
+    found = senses(tag)
+    if not found or tag in _imagenet_person_words():
+        return False
+    return PERSON in wordnet().ancestors(found[0]) | {found[0]}
+
+
+@lru_cache(maxsize=1)
+def _imagenet_person_words() -> frozenset[str]:
+    from tagger.engine.wordnet import imagenet_classes, wordnet
+
+    net = wordnet()
+    return frozenset(w.lower() for c in imagenet_classes() if PERSON in net.ancestors(c.wnid)
+                     for w in (*c.synonyms, c.label))
 
 
 @lru_cache(maxsize=65536)

@@ -508,8 +508,12 @@ class Library:
         tags). The person's labels join at once (``label_scores``, no training run): a photo the label matches gets it
         at its best tag's weight, raised by up to LABEL_LEAD as the label's probability rises, so a sure label leads.
         """
+        from tagger.engine.vocabulary import vocabulary_words
+
         photo_ids = list(photo_ids)
-        stored = self.catalog.auto_tags(photo_ids, self.engine.model_id)
+        words = vocabulary_words()  # tags stored before a word was withdrawn from the vocabulary stay out
+        stored = {pid: [(t, w) for t, w in tags if t in words]
+                  for pid, tags in self.catalog.auto_tags(photo_ids, self.engine.model_id).items()}
         version = self.engine.version
         # Trained labels compete with the vocabulary on the same scale (tagger.training.retrain).
         if version is not None:

@@ -273,3 +273,36 @@ def test_a_receipt_s_cloud_does_not_call_it_a_menu(cat, tmp_path):
     tags = detected_tags(found, 0, [("menu", 0.30), ("envelope", 0.25), ("plate", 0.2)], 0.1, 0.5)
     words = [t for t, _ in tags]
     assert words.index("receipt") < words.index("envelope") < words.index("menu")  # ImageNet's "menu" gives way
+
+
+def test_person_words_give_way_on_a_photo_with_no_face(cat, tmp_path):
+    """A kangaroo's cloud said "flanker, fullback, winger" (the rugby Wallabies in the word space): on a photo looked
+    at for faces with none found, words naming a kind of person lose half their weight; ImageNet's own person
+    classes (scuba diver) keep theirs, and a photo not looked at yet is left as it is."""
+    from tagger.library.detected_words import PERSON_WITHOUT_FACE, detected_tags
+
+    looked, unlooked = _photos(cat, tmp_path / "lib", 2)
+    with cat.transaction():
+        cat.put_faces(looked, [], "det-1", cat.photo(looked)["hash"])  # looked at (this content): no face
+    found = DetectedWords.from_catalog(cat, np.array([looked, unlooked]))
+    assert found.no_faces.tolist() == [True, False]
+    tags = [("wallaby", 0.30), ("flanker", 0.29), ("winger", 0.28), ("scuba diver", 0.2)]
+    weights = dict(detected_tags(found, 0, tags, 0.1, 0.5))
+    assert weights["flanker"] == pytest.approx(0.29 * PERSON_WITHOUT_FACE)
+    assert weights["winger"] == pytest.approx(0.28 * PERSON_WITHOUT_FACE)
+    assert weights["wallaby"] == 0.30 and weights["scuba diver"] == 0.2
+    assert dict(detected_tags(found, 1, tags, 0.1, 0.5)) == dict(tags)
+
+
+def test_a_tag_withdrawn_from_the_vocabulary_since_indexing_stays_out_of_the_cloud(lib):
+    """"crotch hair" was blocked after photos were indexed with it: their stored tags keep it until re-indexed, the
+    cloud does not show it."""
+    from tagger.engine.vocabulary import vocabulary_words
+
+    assert "crotch hair" not in vocabulary_words()
+    pid = int(lib.table().ids[0])
+    best = lib.catalog.auto_tags([pid], lib.engine.model_id)[pid][0][1]
+    lib.catalog.db.execute("INSERT INTO auto_tags (photo_id, model, tag, weight) VALUES (?, ?, ?, ?)",
+                           [pid, lib.engine.model_id, "crotch hair", best + 1.0])
+    words = [t.tag for t in lib.tag_cloud([pid], limit=30)]
+    assert words and "crotch hair" not in words
