@@ -202,7 +202,9 @@ def variant_is_current(folder: Path, manifest: dict[str, Any]) -> bool:
     if entry.get("failed"):
         return True
     try:
-        if not entry.get("file") or sha256_file(Path(folder) / entry["file"]) != entry.get("sha256"):
+        from tagger.engine.manifest import sha256_by_stat  # checked on every start: by stat, not a 12 MB read
+
+        if not entry.get("file") or sha256_by_stat(Path(folder) / entry["file"]) != entry.get("sha256"):
             return False
     except OSError:
         return False

@@ -87,6 +87,21 @@ def _sha256_by_stat(path: Path, cache: dict[str, list]) -> str:
     return digest
 
 
+def sha256_by_stat(path: Path) -> str:
+    """``path``'s sha256 through its folder's stat cache (hashed again only when its size, mtime or inode changed):
+    for files checked on every start outside the artefacts, such as the 12 MB int8 CPU variant."""
+    path = Path(path)
+    cache = _read_stat_cache(path.parent)
+    seen = dict(cache)
+    digest = _sha256_by_stat(path, cache)
+    if cache != seen:
+        try:
+            atomic_write_json(path.parent / STAT_CACHE_NAME, cache)
+        except OSError:
+            pass
+    return digest
+
+
 def load_verified(folder: Path) -> dict[str, Any]:
     manifest = read_manifest(folder)
     verify_artefacts(folder, manifest)

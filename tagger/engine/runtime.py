@@ -96,9 +96,9 @@ def cpu_variant_file(folder: Path, manifest: dict[str, Any]) -> Path | None:
         return None
     path = Path(folder) / entry["file"]
     try:
-        from tagger.fileio import sha256_file
+        from tagger.engine.manifest import sha256_by_stat
 
-        return path if sha256_file(path) == entry.get("sha256") else None
+        return path if sha256_by_stat(path) == entry.get("sha256") else None
     except OSError:
         return None
 

@@ -54,3 +54,13 @@ def test_a_damaged_cache_is_only_a_slower_start(model):
     (folder / mf.STAT_CACHE_NAME).write_text("{not json")
     mf.load_verified(folder)
     assert len(hashed) == 2
+
+
+def test_a_file_outside_the_artefacts_is_hashed_once_until_it_changes(model):
+    """The int8 CPU variant is checked on every start (``sha256_by_stat``): read once, then by its stat."""
+    folder, hashed = model
+    path = folder / "w.bin"
+    first = mf.sha256_by_stat(path)
+    assert mf.sha256_by_stat(path) == first and len(hashed) == 1
+    path.write_bytes(b"damaged")
+    assert mf.sha256_by_stat(path) == sha256_file(path) != first and len(hashed) == 2
