@@ -100,13 +100,11 @@ class QueryWord:
 
 def taxonomy_probability(text: str, evidence: ClassEvidence) -> np.ndarray:
     """(N,) the probability mass each photo's top ImageNet classes give to kinds of ``text`` (0 if WordNet does not
-    know it or no class is one). ``evidence`` may also be a sparse (N, 1000) matrix."""
+    know it or no class is one)."""
     own = np.flatnonzero(class_affinity(text) >= OWN_AFFINITY)
     if not len(own):
         return np.zeros(evidence.shape[0], np.float32)
-    if isinstance(evidence, ClassEvidence):
-        return evidence.mass(own)
-    return np.asarray(evidence[:, own].sum(axis=1), np.float32).ravel()
+    return evidence.mass(own)
 
 
 def tag_scale(word: QueryWord, embeddings: np.ndarray, evidence: ClassEvidence) -> np.ndarray:

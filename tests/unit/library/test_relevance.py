@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import sparse
 
 from tagger.library import relevance
 from tagger.library.label_scores import learnable
@@ -104,11 +103,8 @@ def test_the_taxonomy_probability_counts_only_kinds_of_the_word():
 
     dog_classes = np.flatnonzero(class_affinity("dog") >= relevance.OWN_AFFINITY)
     cat_class = int(np.flatnonzero(class_affinity("tabby") >= relevance.OWN_AFFINITY)[0])
-    evidence = sparse.csc_matrix(np.array([[0.0] * 1000] * 2, np.float32))
-    evidence = evidence.tolil()
-    evidence[0, int(dog_classes[0])] = 0.9
-    evidence[1, cat_class] = 0.9
-    p = relevance.taxonomy_probability("dog", evidence.tocsc())
+    evidence = relevance.ClassEvidence.of(np.array([[int(dog_classes[0])], [cat_class]]), np.array([[0.9], [0.9]]))
+    p = relevance.taxonomy_probability("dog", evidence)
     assert p[0] == pytest.approx(0.9) and p[1] == 0.0
     top = relevance.top_tag_probability(np.array([0.3, 0.2, 0.25]), np.array([0.25] * 3))
     assert top == pytest.approx([0.993, 0.007, 0.5], abs=1e-3)
